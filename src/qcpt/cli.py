@@ -1,0 +1,60 @@
+"""The ``qcpt`` command line: one thin sub-command per stage; the work lives in the stage packages."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from qcpt.errors import QcptError
+
+app = typer.Typer(
+    name="qcpt",
+    help="Query-as-context pre-training, fine-tuning and evaluation of dense retrievers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from qcpt.data.cli import data_app
+    from qcpt.evaluation.cli import evaluate_command
+    from qcpt.pipeline.cli import demo_command, eval_model_command
+    from qcpt.retrieval.cli import bm25_command, encode_command, index_command, search_command
+
+    app.add_typer(data_app, name="data", help="Inspect data sets.")
+    app.command("bm25")(bm25_command)
+    app.command("encode")(encode_command)
+    app.command("index")(index_command)
+    app.command("search")(search_command)
+    app.command("evaluate")(evaluate_command)
+    app.command("eval-model")(eval_model_command)
+    app.command("demo")(demo_command)
+
+
+def main() -> None:
+    """Entry point: run the app and turn user-facing errors into one line and exit status 2."""
+    from rich.logging import RichHandler
+
+    # qcpt reports progress at INFO; libraries (faiss, bm25s, transformers) only when it matters
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s",
+                        handlers=[RichHandler(show_time=False, show_path=False)])
+    logging.getLogger("qcpt").setLevel(logging.INFO)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    _register()
+    try:
+        app(standalone_mode=False)
+    except QcptError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,79 @@
+"""``qcpt evaluate``: score a TREC run file against qrels and print / save the metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from qcpt.evaluation.metrics import DEFAULT_MEASURES, evaluate_run
+from qcpt.evaluation.report import metrics_table
+from qcpt.evaluation.runs import read_run
+from qcpt.utils.io import write_json
+
+
+def evaluate_command(
+    qrels: Annotated[
+        Path, typer.Argument(help="Qrels: BEIR tsv (with header) or TREC qrels.", exists=True)
+    ],
+    run: Annotated[
+        Path, typer.Argument(help="TREC run file (qid Q0 docid rank score tag).", exists=True)
+    ],
+    measures: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--measure",
+            "-m",
+            help="ir-measures name, repeatable (e.g. -m nDCG@10 -m 'R(rel=2)@1000'). "
+            f"Default: {' '.join(DEFAULT_MEASURES)}.",
+            show_default=False,
+        ),
+    ] = None,
+    min_relevance: Annotated[
+        int,
+        typer.Option("--min-relevance", help="Lowest grade counted relevant by binary measures."),
+    ] = 1,
+    ignore_identical_ids: Annotated[
+        bool,
+        typer.Option("--ignore-identical-ids", help="Drop run entries whose docid equals the qid."),
+    ] = False,
+    per_query: Annotated[
+        bool, typer.Option("--per-query", help="Also show (and save) per-query values.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the metrics as JSON here.")
+    ] = None,
+) -> None:
+    """Evaluate a run with ir-measures; every qrels query counts (no results = 0)."""
+    from qcpt.data import load_qrels  # imported here so the evaluation package stands alone
+
+    judgments = load_qrels(qrels)
+    ranking = read_run(run)
+    result = evaluate_run(
+        judgments,
+        ranking,
+        list(measures) if measures else DEFAULT_MEASURES,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
+        per_query=per_query,
+    )
+
+    console = Console()
+    if result.per_query is not None:
+        console.print(
+            metrics_table(result.per_query, title="per query", highlight_best=False, label="query")
+        )
+    console.print(metrics_table({run.name: result.aggregate}, title=f"{run.name} vs {qrels.name}"))
+    console.print(
+        f"{result.num_queries} queries evaluated, "
+        f"{result.num_queries_without_results} without results (scored 0), "
+        f"{result.num_run_queries_not_in_qrels} run queries not in the qrels (ignored)"
+    )
+    if result.num_queries_without_results == result.num_queries:
+        console.print("[yellow]warning: no run query matches a qrels query; check the ids[/yellow]")
+    if output is not None:
+        data = {"qrels": str(qrels), "run": str(run), **result.to_json()}
+        write_json(output, data)
+        console.print(f"metrics written to {output}", markup=False)

@@ -1,0 +1,84 @@
+"""``qcpt eval-model`` and ``qcpt demo``: drivers over :mod:`qcpt.pipeline`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from qcpt.utils.cli import (
+    BatchOpt,
+    DataDirOpt,
+    DatasetArg,
+    DepthOpt,
+    DeviceOpt,
+    FactoryOpt,
+    IdenticalOpt,
+    MeasureOpt,
+    MinRelOpt,
+    ModelLenOpt,
+    NormalizeOpt,
+    PassageLenOpt,
+    PoolingOpt,
+    PrecisionOpt,
+    QueryLenOpt,
+    QuietOpt,
+    SplitOpt,
+    encoder_settings,
+)
+
+
+def eval_model_command(
+    model: Annotated[str, typer.Argument(help="Checkpoint folder or Hugging Face id.")],
+    dataset: DatasetArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for embeddings, run "
+                                         "and metrics (a rerun resumes).")],
+    data_dir: DataDirOpt = None,
+    split: SplitOpt = "test",
+    pooling: PoolingOpt = None,
+    normalize: NormalizeOpt = None,
+    query_max_length: QueryLenOpt = None,
+    passage_max_length: PassageLenOpt = None,
+    model_max_length: ModelLenOpt = False,
+    batch_size: BatchOpt = 32,
+    precision: PrecisionOpt = "fp32",
+    device: DeviceOpt = "auto",
+    depth: DepthOpt = 1000,
+    factory: FactoryOpt = "Flat",
+    measure: MeasureOpt = None,
+    min_relevance: MinRelOpt = None,
+    ignore_identical_ids: IdenticalOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Encode, index, search and evaluate a dense model; writes run.trec and metrics.json."""
+    from qcpt.data import resolve_dataset
+    from qcpt.evaluation import DEFAULT_MEASURES, metrics_table
+    from qcpt.pipeline.evaluation import evaluate_dense
+
+    settings = encoder_settings(model, pooling, normalize, query_max_length, passage_max_length,
+                                model_max_length, batch_size, precision, device)
+    data = resolve_dataset(dataset, data_dir)
+    metrics = evaluate_dense(settings, data, output, split=split, depth=depth, factory=factory,
+                             measures=measure or DEFAULT_MEASURES, min_relevance=min_relevance,
+                             ignore_identical_ids=ignore_identical_ids, show_progress=not quiet)
+    Console().print(metrics_table({Path(model).name or model: metrics["aggregate"]},
+                                  title=f"{data.name} ({split})"))
+
+
+def demo_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Results folder.")] = Path(
+        "outputs/demo"),
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", help="Dataset name or folder, repeatable (default: scifact, "
+        "trec-dl19-passage).")] = None,
+    data_dir: DataDirOpt = None,
+    precision: PrecisionOpt = "bf16",
+) -> None:
+    """BM25 vs zero-shot all-MiniLM-L6-v2: tables printed and written as markdown + JSON."""
+    from qcpt.pipeline.demo import DEMO_DATASETS, run_demo
+
+    run_demo(output, dataset or DEMO_DATASETS, data_dir=data_dir, precision=precision)
+
+

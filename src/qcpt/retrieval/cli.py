@@ -1,0 +1,153 @@
+"""``qcpt bm25 | encode | index | search``: thin drivers over :mod:`qcpt.retrieval`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from qcpt.retrieval.models import DEFAULT_MODEL
+from qcpt.utils.cli import (
+    BatchOpt,
+    DataDirOpt,
+    DatasetArg,
+    DepthOpt,
+    DeviceOpt,
+    FactoryOpt,
+    ModelLenOpt,
+    ModelOpt,
+    NormalizeOpt,
+    PassageLenOpt,
+    PoolingOpt,
+    PrecisionOpt,
+    QueryLenOpt,
+    QuietOpt,
+    SplitOpt,
+    encoder_settings,
+)
+
+console = Console(stderr=True)
+
+
+def bm25_command(
+    dataset: DatasetArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="TREC run file to write.")],
+    data_dir: DataDirOpt = None,
+    split: SplitOpt = "test",
+    depth: DepthOpt = 1000,
+    index_dir: Annotated[Path | None, typer.Option(
+        "--index-dir", help="Save the index here, or load it from here if it exists.")] = None,
+    k1: Annotated[float, typer.Option(help="BM25 k1.")] = 1.5,
+    b: Annotated[float, typer.Option(help="BM25 b.")] = 0.75,
+    stemmer: Annotated[str, typer.Option(help="Snowball language, or 'none'.")] = "english",
+    stopwords: Annotated[str, typer.Option(help="Stop-word list (bm25s name), or 'none'.")] = "en",
+    quiet: QuietOpt = False,
+) -> None:
+    """Rank the split's queries with BM25 (bm25s) and write a TREC run file."""
+    from qcpt.data import resolve_dataset
+    from qcpt.evaluation import write_run
+    from qcpt.retrieval import BM25Index, BM25Settings
+
+    data = resolve_dataset(dataset, data_dir)
+    if index_dir is not None and index_dir.is_dir() and any(index_dir.iterdir()):
+        index = BM25Index.load(index_dir)
+    else:
+        settings = BM25Settings(k1=k1, b=b, stemmer=None if stemmer == "none" else stemmer,
+                                stopwords=None if stopwords == "none" else stopwords)
+        index = BM25Index(settings).index(data.iter_corpus(), show_progress=not quiet)
+        if index_dir is not None:
+            index.save(index_dir)
+    run = index.search(data.queries(split), k=depth, show_progress=not quiet)
+    write_run(run, output, tag="bm25")
+    console.print(f"wrote {output} ({len(run)} queries)")
+
+
+def encode_command(
+    dataset: DatasetArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Embeddings folder.")],
+    model: ModelOpt = DEFAULT_MODEL,
+    data_dir: DataDirOpt = None,
+    pooling: PoolingOpt = None,
+    normalize: NormalizeOpt = None,
+    query_max_length: QueryLenOpt = None,
+    passage_max_length: PassageLenOpt = None,
+    model_max_length: ModelLenOpt = False,
+    batch_size: BatchOpt = 32,
+    precision: PrecisionOpt = "fp32",
+    device: DeviceOpt = "auto",
+    shard_size: Annotated[int, typer.Option(min=1, help="Documents per shard file.")] = 100_000,
+    part: Annotated[str, typer.Option(
+        help="k/n: encode only shards k, k+n, ... (run n processes with k = 0..n-1).")] = "0/1",
+    quiet: QuietOpt = False,
+) -> None:
+    """Encode a corpus into .npy shards with id lists (resumable, shardable)."""
+    from qcpt.data import resolve_dataset
+    from qcpt.retrieval import DenseEncoder, encode_to_shards
+
+    settings = encoder_settings(model, pooling, normalize, query_max_length, passage_max_length,
+                                model_max_length, batch_size, precision, device)
+    data = resolve_dataset(dataset, data_dir)
+    shards = encode_to_shards(DenseEncoder(settings), data.iter_corpus(), output,
+                              shard_size=shard_size, part=_parse_part(part),
+                              show_progress=not quiet)
+    console.print(f"{len(shards)} shard(s) in {output}")
+
+
+def index_command(
+    embeddings: Annotated[Path, typer.Argument(help="Embeddings folder from qcpt encode.")],
+    factory: FactoryOpt = "Flat",
+    train_size: Annotated[int, typer.Option(help="Vectors used to train IVF/PQ.")] = 200_000,
+    overwrite: Annotated[bool, typer.Option(help="Rebuild existing index files.")] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Build a FAISS index (inner product) for each embedding shard."""
+    from qcpt.retrieval import build_shard_indexes
+
+    paths = build_shard_indexes(embeddings, factory, train_size=train_size, overwrite=overwrite,
+                                show_progress=not quiet)
+    console.print(f"{len(paths)} index file(s): {paths[0].name}{' ...' if len(paths) > 1 else ''}")
+
+
+def search_command(
+    embeddings: Annotated[Path, typer.Argument(help="Embeddings folder from qcpt encode.")],
+    dataset: DatasetArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="TREC run file to write.")],
+    data_dir: DataDirOpt = None,
+    split: SplitOpt = "test",
+    depth: DepthOpt = 1000,
+    factory: FactoryOpt = "Flat",
+    nprobe: Annotated[int | None, typer.Option(help="IVF cells visited.")] = None,
+    ef_search: Annotated[int | None, typer.Option(help="HNSW search breadth.")] = None,
+    batch_size: BatchOpt = 32,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Encode the split's queries with the embeddings' own encoder, search all shards, write a run."""
+    from qcpt.data import resolve_dataset
+    from qcpt.evaluation import write_run
+    from qcpt.retrieval import DenseEncoder, EncoderSettings, read_manifest, search_shards
+
+    recorded = read_manifest(embeddings)["encoder"]
+    settings = EncoderSettings.model_validate(
+        {k: v for k, v in recorded.items() if k in EncoderSettings.model_fields}
+        | {"model": recorded["model_path"], "batch_size": batch_size, "device": device})
+    encoder = DenseEncoder(settings)
+    queries = resolve_dataset(dataset, data_dir).queries(split)
+    query_ids = list(queries)
+    vectors = encoder.encode_queries([queries[q] for q in query_ids], show_progress=not quiet)
+    run = search_shards(embeddings, query_ids, vectors, depth, factory=factory, nprobe=nprobe,
+                        ef_search=ef_search, show_progress=not quiet)
+    write_run(run, output, tag=Path(recorded["model"]).name or "dense")
+    console.print(f"wrote {output} ({len(run)} queries)")
+
+
+def _parse_part(text: str) -> tuple[int, int]:
+    from qcpt.errors import QcptError
+
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError as error:
+        raise QcptError(f"--part must look like k/n (e.g. 0/4), got {text!r}") from error
+    return index, count

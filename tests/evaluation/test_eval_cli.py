@@ -1,0 +1,92 @@
+"""``evaluate_command`` through Typer: options, printed table, metrics JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from qcpt.errors import QcptError
+from qcpt.evaluation.cli import evaluate_command
+
+app = typer.Typer()
+app.command("evaluate")(evaluate_command)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps ``evaluate`` a sub-command, as in the real ``qcpt`` app."""
+
+
+# BEIR qrels with header. q1: d1=2, d2=1; q2: d3=1; q3: d4=2 (no results).
+QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t2\nq1\td2\t1\nq2\td3\t1\nq3\td4\t2\n"
+# q1 ranks d2 (grade 1) then d1 (grade 2); q2 ranks its self-hit first, then d3.
+RUN = "".join(
+    [
+        "q1 Q0 d2 1 0.9 t\n",
+        "q1 Q0 d1 2 0.8 t\n",
+        "q2 Q0 q2 1 0.7 t\n",
+        "q2 Q0 d3 2 0.6 t\n",
+        "q9 Q0 d1 1 0.5 t\n",
+    ]
+)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    qrels = tmp_path / "test.tsv"
+    qrels.write_text(QRELS)
+    run = tmp_path / "run.trec"
+    run.write_text(RUN)
+    return qrels, run
+
+
+def test_evaluate_writes_json(files, tmp_path):
+    qrels, run = files
+    out = tmp_path / "out" / "metrics.json"
+    args = ["evaluate", str(qrels), str(run), "-m", "RR@10", "--measure", "MAP"]
+    args += ["--min-relevance", "2", "--ignore-identical-ids", "--per-query", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    # grade >= 2: q1 has d1 at rank 2 (RR 1/2, AP 1/2); q2 none (0); q3 no results (0).
+    assert data["aggregate"] == {
+        "RR@10": pytest.approx(1 / 6, abs=1e-6),
+        "MAP": pytest.approx(1 / 6, abs=1e-6),
+    }
+    assert data["per_query"] == {
+        "q1": {"RR@10": 0.5, "MAP": 0.5},
+        "q2": {"RR@10": 0.0, "MAP": 0.0},
+        "q3": {"RR@10": 0.0, "MAP": 0.0},
+    }
+    assert data["num_queries"] == 3
+    assert data["num_queries_without_results"] == 1
+    assert data["num_run_queries_not_in_qrels"] == 1
+    assert data["settings"]["measures"] == ["RR@10", "MAP"]
+    assert data["settings"]["ir_measures"] == {"RR@10": "RR(rel=2)@10", "MAP": "AP(rel=2)"}
+    assert data["settings"]["min_relevance"] == 2
+    assert data["settings"]["ignore_identical_ids"] is True
+    assert data["qrels"] == str(qrels) and data["run"] == str(run)
+    assert "RR@10" in result.output and "0.1667" in result.output
+    assert "per query" in result.output
+    assert [p.name for p in out.parent.iterdir()] == ["metrics.json"]  # no temp file left
+
+
+def test_evaluate_default_measures(files):
+    qrels, run = files
+    result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run)])
+    assert result.exit_code == 0, result.output
+    for name in ("nDCG@10", "RR@10", "R@50", "R@100", "R@1000", "AP"):
+        assert name in result.output
+    # grade >= 1: RR q1 = 1, q2 = 1/2 (self-hit kept), q3 = 0 -> 0.5
+    assert "0.5000" in result.output
+    assert "3 queries evaluated, 1 without results" in " ".join(result.output.split())
+
+
+def test_evaluate_unknown_measure(files):
+    qrels, run = files
+    result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run), "-m", "nope@10"])
+    assert isinstance(result.exception, QcptError)
+    assert "'nope@10'" in str(result.exception)
