@@ -35,9 +35,15 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = BertTokenizer(vocab=word_vocab(), do_lower_case=True)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=256,
-                        initializer_range=0.5)  # wide weights: distinct vectors for distinct texts
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        initializer_range=0.5,
+    )  # wide weights: distinct vectors for distinct texts
     torch.manual_seed(0)
     BertModel(config).save_pretrained(root)
     tokenizer.save_pretrained(root)
@@ -50,9 +56,10 @@ def tiny_corpus():
     """Ten short documents with distinct words, and queries that name one document each."""
     from qcpt.data import Document
 
-    topics = [WORDS[10 + 3 * i: 13 + 3 * i] for i in range(10)]
-    return [Document(id=f"d{i}", title=t[0], text=" ".join(t) + " study") for i, t in
-            enumerate(topics)]
+    topics = [WORDS[10 + 3 * i : 13 + 3 * i] for i in range(10)]
+    return [
+        Document(id=f"d{i}", title=t[0], text=" ".join(t) + " study") for i, t in enumerate(topics)
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +68,47 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+def write_tiny_beir(root: Path, n_docs: int = 12, n_train: int = 8) -> Path:
+    """A BEIR folder where query i names two of doc i's three words, plus "study" (in every doc).
+
+    Doc i also mentions the first word of doc i + 1, so BM25 ranks every document for every
+    query. Train qrels also hold doc 0 as relevant (grade 2) to q1 and doc 2 as judged
+    non-relevant (grade 0) to q0; the last ``n_docs - n_train`` queries are the test split.
+    """
+    import json
+
+    root.mkdir(parents=True, exist_ok=True)
+    topics = [WORDS[10 + 3 * i : 13 + 3 * i] for i in range(n_docs)]
+    with (root / "corpus.jsonl").open("w") as handle:
+        for i, words in enumerate(topics):
+            neighbour = topics[(i + 1) % n_docs][0]
+            handle.write(
+                json.dumps(
+                    {
+                        "_id": f"d{i}",
+                        "title": words[0],
+                        "text": f"{' '.join(words)} {neighbour} study",
+                    }
+                )
+                + "\n"
+            )
+    with (root / "queries.jsonl").open("w") as handle:
+        for i, words in enumerate(topics):
+            handle.write(
+                json.dumps({"_id": f"q{i}", "text": f"{words[0]} {words[1]} study"}) + "\n"
+            )
+    (root / "qrels").mkdir(exist_ok=True)
+    train = [(f"q{i}", f"d{i}", 1) for i in range(n_train)] + [("q1", "d0", 2), ("q0", "d2", 0)]
+    test = [(f"q{i}", f"d{i}", 1) for i in range(n_train, n_docs)]
+    for split, rows in (("train", train), ("test", test)):
+        lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{g}" for q, d, g in rows]
+        (root / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture()
+def tiny_beir(tmp_path) -> Path:
+    """A 12-document BEIR folder (see :func:`write_tiny_beir`): 8 train and 4 test queries."""
+    return write_tiny_beir(tmp_path / "tiny-beir")

@@ -1,4 +1,4 @@
-"""The ``qcpt`` command line: one thin sub-command per stage; the work lives in the stage packages."""
+"""The ``qcpt`` command line: one thin sub-command per stage; the work lives in the stages."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ app = typer.Typer(
 def _register() -> None:
     from qcpt.data.cli import data_app
     from qcpt.evaluation.cli import evaluate_command
+    from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
     from qcpt.pipeline.cli import demo_command, eval_model_command
     from qcpt.retrieval.cli import bm25_command, encode_command, index_command, search_command
 
@@ -32,6 +33,9 @@ def _register() -> None:
     app.command("evaluate")(evaluate_command)
     app.command("eval-model")(eval_model_command)
     app.command("demo")(demo_command)
+    app.command("build-train")(build_train_command)
+    app.command("mine")(mine_command)
+    app.command("finetune")(finetune_command)
 
 
 def main() -> None:
@@ -39,8 +43,11 @@ def main() -> None:
     from rich.logging import RichHandler
 
     # qcpt reports progress at INFO; libraries (faiss, bm25s, transformers) only when it matters
-    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s",
-                        handlers=[RichHandler(show_time=False, show_path=False)])
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(show_time=False, show_path=False)],
+    )
     logging.getLogger("qcpt").setLevel(logging.INFO)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     _register()

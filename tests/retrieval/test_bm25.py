@@ -7,8 +7,9 @@ from qcpt.retrieval import BM25Index, BM25Settings
 
 def test_stemming_matches_inflected_forms(tiny_corpus):
     index = BM25Index().index(tiny_corpus, show_progress=False)
-    run = index.search({"q1": "Vaccines for the HEART", "q2": "batteries"}, k=3,
-                       show_progress=False)
+    run = index.search(
+        {"q1": "Vaccines for the HEART", "q2": "batteries"}, k=3, show_progress=False
+    )
     assert max(run["q1"], key=run["q1"].get) == "d4"
     assert list(run["q2"]) == ["d8"]  # only one document contains battery; zero scores dropped
 
@@ -33,8 +34,11 @@ def test_scores_follow_bm25_formula():
     """Lucene BM25 by hand: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), tf part with k1, b."""
     import math
 
-    docs = [Document("x", "solar solar wind"), Document("y", "wind rain"),
-            Document("z", "ocean ice")]
+    docs = [
+        Document("x", "solar solar wind"),
+        Document("y", "wind rain"),
+        Document("z", "ocean ice"),
+    ]
     index = BM25Index(BM25Settings(stemmer=None, stopwords=None)).index(docs, show_progress=False)
     run = index.search({"q": "solar"}, k=3, show_progress=False)
     avgdl, k1, b = 7 / 3, 1.5, 0.75

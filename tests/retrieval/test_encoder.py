@@ -10,8 +10,13 @@ from qcpt.errors import QcptError
 from qcpt.retrieval import DenseEncoder, EncoderSettings, pool, resolve_model
 from qcpt.retrieval.models import packaged_minilm_path, read_model_defaults
 
-TEXTS = ["cells protein gene", "cancer", "blood study patients mice dna virus vaccine heart",
-         "the sleep diet", "ocean ice rain storm river city train bus car road energy"]
+TEXTS = [
+    "cells protein gene",
+    "cancer",
+    "blood study patients mice dna virus vaccine heart",
+    "the sleep diet",
+    "ocean ice rain storm river city train bus car road energy",
+]
 
 
 def reference_vectors(model_dir, texts, pooling, max_length=64):
@@ -29,8 +34,11 @@ def reference_vectors(model_dir, texts, pooling, max_length=64):
 
 @pytest.mark.parametrize("pooling", ["cls", "mean"])
 def test_batched_length_sorted_encoding_matches_one_by_one(tiny_bert_dir, pooling):
-    encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), pooling=pooling,
-                                           normalize=False, batch_size=2, device="cpu"))
+    encoder = DenseEncoder(
+        EncoderSettings(
+            model=str(tiny_bert_dir), pooling=pooling, normalize=False, batch_size=2, device="cpu"
+        )
+    )
     got = encoder.encode_texts(TEXTS, max_length=64)
     np.testing.assert_allclose(got, reference_vectors(tiny_bert_dir, TEXTS, pooling), atol=1e-5)
 
@@ -48,29 +56,46 @@ def test_defaults_are_paper_lengths_and_cls(tiny_bert_dir):
     encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), device="cpu"))
     s = encoder.settings
     assert (s.pooling, s.normalize, s.query_max_length, s.passage_max_length) == (
-        "cls", False, 32, 144)
+        "cls",
+        False,
+        32,
+        144,
+    )
 
 
 def test_truncation_to_max_length(tiny_bert_dir):
     encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), pooling="cls", device="cpu"))
     long_text = " ".join(["cells"] * 100)
     # [CLS] + 3 words + [SEP] == truncating the long text to 5 tokens
-    np.testing.assert_allclose(encoder.encode_texts([long_text], 5),
-                               encoder.encode_texts(["cells cells cells"], 64), atol=1e-5)
+    np.testing.assert_allclose(
+        encoder.encode_texts([long_text], 5),
+        encoder.encode_texts(["cells cells cells"], 64),
+        atol=1e-5,
+    )
 
 
 def test_normalize_and_query_passage_lengths(tiny_bert_dir):
-    encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), normalize=True,
-                                           query_max_length=4, passage_max_length=64,
-                                           device="cpu"))
+    encoder = DenseEncoder(
+        EncoderSettings(
+            model=str(tiny_bert_dir),
+            normalize=True,
+            query_max_length=4,
+            passage_max_length=64,
+            device="cpu",
+        )
+    )
     passages = encoder.encode_passages([Document("x", "protein gene cancer", title="cells")])
     np.testing.assert_allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-6)
     # the query side cuts at 4 tokens: [CLS] cells protein [SEP]
-    np.testing.assert_allclose(encoder.encode_queries(["cells protein gene cancer"]),
-                               encoder.encode_texts(["cells protein"], 64), atol=1e-5)
+    np.testing.assert_allclose(
+        encoder.encode_queries(["cells protein gene cancer"]),
+        encoder.encode_texts(["cells protein"], 64),
+        atol=1e-5,
+    )
     # passages join the title with a space
-    np.testing.assert_allclose(passages, encoder.encode_passages(["cells protein gene cancer"]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        passages, encoder.encode_passages(["cells protein gene cancer"]), atol=1e-6
+    )
 
 
 def test_settings_read_from_sentence_transformers_files(tiny_bert_dir, tmp_path):
@@ -78,20 +103,43 @@ def test_settings_read_from_sentence_transformers_files(tiny_bert_dir, tmp_path)
     model_dir.mkdir()
     for item in tiny_bert_dir.iterdir():
         (model_dir / item.name).write_bytes(item.read_bytes())
-    (model_dir / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling",
-         "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize",
-         "type": "sentence_transformers.models.Normalize"}]))
+    (model_dir / "modules.json").write_text(
+        json.dumps(
+            [
+                {
+                    "idx": 0,
+                    "name": "0",
+                    "path": "",
+                    "type": "sentence_transformers.models.Transformer",
+                },
+                {
+                    "idx": 1,
+                    "name": "1",
+                    "path": "1_Pooling",
+                    "type": "sentence_transformers.models.Pooling",
+                },
+                {
+                    "idx": 2,
+                    "name": "2",
+                    "path": "2_Normalize",
+                    "type": "sentence_transformers.models.Normalize",
+                },
+            ]
+        )
+    )
     (model_dir / "1_Pooling").mkdir()
-    (model_dir / "1_Pooling" / "config.json").write_text(json.dumps(
-        {"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True}))
+    (model_dir / "1_Pooling" / "config.json").write_text(
+        json.dumps({"word_embedding_dimension": 32, "pooling_mode_mean_tokens": True})
+    )
     (model_dir / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 48}))
-    assert read_model_defaults(model_dir) == {"normalize": True, "pooling": "mean",
-                                              "max_seq_length": 48}
-    encoder = DenseEncoder(EncoderSettings(model=str(model_dir), use_model_max_length=True,
-                                           device="cpu"))
+    assert read_model_defaults(model_dir) == {
+        "normalize": True,
+        "pooling": "mean",
+        "max_seq_length": 48,
+    }
+    encoder = DenseEncoder(
+        EncoderSettings(model=str(model_dir), use_model_max_length=True, device="cpu")
+    )
     assert (encoder.settings.pooling, encoder.settings.normalize) == ("mean", True)
     assert encoder.settings.query_max_length == encoder.settings.passage_max_length == 48
     # an explicit option overrides the checkpoint
@@ -110,15 +158,19 @@ def test_bf16_autocast_close_to_fp32(tiny_bert_dir):
 
 def test_length_beyond_model_positions_is_rejected(tiny_bert_dir):
     with pytest.raises(QcptError, match="exceeds the model's 256 positions"):
-        DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), passage_max_length=512,
-                                     device="cpu"))
+        DenseEncoder(
+            EncoderSettings(model=str(tiny_bert_dir), passage_max_length=512, device="cpu")
+        )
 
 
 def test_packaged_minilm_resolves_offline():
     path = resolve_model("sentence-transformers/all-MiniLM-L6-v2")
     assert path == str(packaged_minilm_path())
-    assert read_model_defaults(path) == {"normalize": True, "pooling": "mean",
-                                         "max_seq_length": 256}
+    assert read_model_defaults(path) == {
+        "normalize": True,
+        "pooling": "mean",
+        "max_seq_length": 256,
+    }
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

@@ -14,8 +14,16 @@ from qcpt.retrieval import (
 
 @pytest.fixture()
 def encoder(tiny_bert_dir):
-    return DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), pooling="mean", normalize=True,
-                                        query_max_length=64, passage_max_length=64, device="cpu"))
+    return DenseEncoder(
+        EncoderSettings(
+            model=str(tiny_bert_dir),
+            pooling="mean",
+            normalize=True,
+            query_max_length=64,
+            passage_max_length=64,
+            device="cpu",
+        )
+    )
 
 
 class CountingEncoder:
@@ -38,14 +46,16 @@ def self_queries(corpus):
 
 
 def test_encode_index_search_round_trip(encoder, tiny_corpus, tmp_path):
-    shards = encode_to_shards(encoder, tiny_corpus, tmp_path / "emb", shard_size=3,
-                              show_progress=False)
+    shards = encode_to_shards(
+        encoder, tiny_corpus, tmp_path / "emb", shard_size=3, show_progress=False
+    )
     assert [s.number for s in shards] == [0, 1, 2, 3]
     assert [len(s.ids) for s in shards] == [3, 3, 3, 1]
     assert shards[0].vectors().shape == (3, 32)
     query_ids, texts = self_queries(tiny_corpus)
-    run = search_shards(tmp_path / "emb", query_ids, encoder.encode_queries(texts), k=5,
-                        show_progress=False)
+    run = search_shards(
+        tmp_path / "emb", query_ids, encoder.encode_queries(texts), k=5, show_progress=False
+    )
     for query_id, ranking in run.items():
         assert len(ranking) == 5
         assert max(ranking, key=ranking.get) == query_id
@@ -67,8 +77,9 @@ def test_sharded_search_equals_single_shard(encoder, tiny_corpus, tmp_path):
 
 def test_rerun_resumes_and_parts_split_the_work(encoder, tiny_corpus, tmp_path):
     counting = CountingEncoder(encoder)
-    encode_to_shards(counting, tiny_corpus, tmp_path / "emb", shard_size=3, part=(1, 2),
-                     show_progress=False)
+    encode_to_shards(
+        counting, tiny_corpus, tmp_path / "emb", shard_size=3, part=(1, 2), show_progress=False
+    )
     assert counting.encoded == 3 + 1  # shards 1 and 3
     assert [s.number for s in list_shards(tmp_path / "emb")] == [1, 3]
     encode_to_shards(counting, tiny_corpus, tmp_path / "emb", shard_size=3, show_progress=False)
@@ -104,9 +115,15 @@ def test_index_factories_find_the_same_top_hit(encoder, tiny_corpus, tmp_path, f
     paths = build_shard_indexes(tmp_path / "emb", factory, show_progress=False)
     assert len(paths) == 2 and all(p.is_file() for p in paths)
     query_ids, texts = self_queries(tiny_corpus)
-    run = search_shards(tmp_path / "emb", query_ids, encoder.encode_queries(texts), k=3,
-                        factory=factory, nprobe=2 if factory.startswith("IVF") else None,
-                        show_progress=False)
+    run = search_shards(
+        tmp_path / "emb",
+        query_ids,
+        encoder.encode_queries(texts),
+        k=3,
+        factory=factory,
+        nprobe=2 if factory.startswith("IVF") else None,
+        show_progress=False,
+    )
     assert all(max(r, key=r.get) == q for q, r in run.items())
 
 

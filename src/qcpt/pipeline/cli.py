@@ -33,8 +33,12 @@ from qcpt.utils.cli import (
 def eval_model_command(
     model: Annotated[str, typer.Argument(help="Checkpoint folder or Hugging Face id.")],
     dataset: DatasetArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for embeddings, run "
-                                         "and metrics (a rerun resumes).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Folder for embeddings, run and metrics (a rerun resumes)."
+        ),
+    ],
     data_dir: DataDirOpt = None,
     split: SplitOpt = "test",
     pooling: PoolingOpt = None,
@@ -57,22 +61,48 @@ def eval_model_command(
     from qcpt.evaluation import DEFAULT_MEASURES, metrics_table
     from qcpt.pipeline.evaluation import evaluate_dense
 
-    settings = encoder_settings(model, pooling, normalize, query_max_length, passage_max_length,
-                                model_max_length, batch_size, precision, device)
+    settings = encoder_settings(
+        model,
+        pooling,
+        normalize,
+        query_max_length,
+        passage_max_length,
+        model_max_length,
+        batch_size,
+        precision,
+        device,
+    )
     data = resolve_dataset(dataset, data_dir)
-    metrics = evaluate_dense(settings, data, output, split=split, depth=depth, factory=factory,
-                             measures=measure or DEFAULT_MEASURES, min_relevance=min_relevance,
-                             ignore_identical_ids=ignore_identical_ids, show_progress=not quiet)
-    Console().print(metrics_table({Path(model).name or model: metrics["aggregate"]},
-                                  title=f"{data.name} ({split})"))
+    metrics = evaluate_dense(
+        settings,
+        data,
+        output,
+        split=split,
+        depth=depth,
+        factory=factory,
+        measures=measure or DEFAULT_MEASURES,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
+        show_progress=not quiet,
+    )
+    Console().print(
+        metrics_table(
+            {Path(model).name or model: metrics["aggregate"]}, title=f"{data.name} ({split})"
+        )
+    )
 
 
 def demo_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder.")] = Path(
-        "outputs/demo"),
-    dataset: Annotated[list[str] | None, typer.Option(
-        "--dataset", help="Dataset name or folder, repeatable (default: scifact, "
-        "trec-dl19-passage).")] = None,
+        "outputs/demo"
+    ),
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            help="Dataset name or folder, repeatable (default: scifact, trec-dl19-passage).",
+        ),
+    ] = None,
     data_dir: DataDirOpt = None,
     precision: PrecisionOpt = "bf16",
 ) -> None:
@@ -80,5 +110,3 @@ def demo_command(
     from qcpt.pipeline.demo import DEMO_DATASETS, run_demo
 
     run_demo(output, dataset or DEMO_DATASETS, data_dir=data_dir, precision=precision)
-
-

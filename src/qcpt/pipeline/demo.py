@@ -22,9 +22,13 @@ from qcpt.utils.io import write_json, write_text
 DEMO_DATASETS = ("scifact", "trec-dl19-passage")
 
 
-def run_demo(output_dir: str | Path, datasets: Sequence[str] = DEMO_DATASETS,
-             data_dir: str | Path | None = None, precision: str = "bf16",
-             console: Console | None = None) -> dict:
+def run_demo(
+    output_dir: str | Path,
+    datasets: Sequence[str] = DEMO_DATASETS,
+    data_dir: str | Path | None = None,
+    precision: str = "bf16",
+    console: Console | None = None,
+) -> dict:
     """Evaluate BM25 and the packaged MiniLM (its own settings) on each dataset's test split.
 
     Returns ``{dataset: {system: aggregate metrics}}`` and writes it with per-system details.
@@ -40,22 +44,31 @@ def run_demo(output_dir: str | Path, datasets: Sequence[str] = DEMO_DATASETS,
         target = output_dir / dataset.name
         bm25 = evaluate_bm25(dataset, target / "bm25")
         dense = evaluate_dense(minilm, dataset, target / "all-MiniLM-L6-v2")
-        summary[dataset.name] = {"BM25 (bm25s)": bm25["aggregate"],
-                                 "all-MiniLM-L6-v2 zero-shot": dense["aggregate"]}
+        summary[dataset.name] = {
+            "BM25 (bm25s)": bm25["aggregate"],
+            "all-MiniLM-L6-v2 zero-shot": dense["aggregate"],
+        }
         details[dataset.name] = {"bm25": bm25, "all-MiniLM-L6-v2": dense}
         console.print(metrics_table(summary[dataset.name], title=f"{dataset.name} (test)"))
 
     markdown = "\n\n".join(
-        metrics_markdown(systems, title=f"{name} (test)") for name, systems in summary.items())
+        metrics_markdown(systems, title=f"{name} (test)") for name, systems in summary.items()
+    )
     write_text(output_dir / "results.md", markdown + "\n")
-    write_json(output_dir / "results.json", {
-        "results": summary,
-        "measures": list(DEFAULT_MEASURES),
-        "settings": {name: {system: d["system"] for system, d in per.items()}
-                     for name, per in details.items()},
-        "min_relevance": {name: per["bm25"]["settings"]["min_relevance"]
-                          for name, per in details.items()},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
-    })
+    write_json(
+        output_dir / "results.json",
+        {
+            "results": summary,
+            "measures": list(DEFAULT_MEASURES),
+            "settings": {
+                name: {system: d["system"] for system, d in per.items()}
+                for name, per in details.items()
+            },
+            "min_relevance": {
+                name: per["bm25"]["settings"]["min_relevance"] for name, per in details.items()
+            },
+            "machine": {"python": sys.version.split()[0], "platform": platform.platform()},
+        },
+    )
     console.print(f"wrote {output_dir / 'results.md'} and {output_dir / 'results.json'}")
     return summary

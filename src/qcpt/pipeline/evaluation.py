@@ -35,36 +35,65 @@ def default_min_relevance(dataset_name: str) -> int:
     return 2 if dataset_name.lower().startswith("trec-dl") else 1
 
 
-def evaluate_dense(settings: EncoderSettings, dataset: RetrievalDataset, output_dir: str | Path,
-                   *, split: str = "test", depth: int = 1000, factory: str = "Flat",
-                   measures: Sequence[str] = DEFAULT_MEASURES, min_relevance: int | None = None,
-                   ignore_identical_ids: bool = False, show_progress: bool = True) -> dict:
+def evaluate_dense(
+    settings: EncoderSettings,
+    dataset: RetrievalDataset,
+    output_dir: str | Path,
+    *,
+    split: str = "test",
+    depth: int = 1000,
+    factory: str = "Flat",
+    measures: Sequence[str] = DEFAULT_MEASURES,
+    min_relevance: int | None = None,
+    ignore_identical_ids: bool = False,
+    show_progress: bool = True,
+) -> dict:
     """Encode the corpus and the split's queries, search, and evaluate. Returns the metrics dict."""
     output_dir = Path(output_dir)
     encoder = DenseEncoder(settings)
     started = time.perf_counter()
-    encode_to_shards(encoder, dataset.iter_corpus(), output_dir / "embeddings",
-                     show_progress=show_progress)
+    encode_to_shards(
+        encoder, dataset.iter_corpus(), output_dir / "embeddings", show_progress=show_progress
+    )
     encode_seconds = time.perf_counter() - started
     queries = dataset.queries(split)
     query_ids = list(queries)
     started = time.perf_counter()
     query_vectors = encoder.encode_queries([queries[q] for q in query_ids])
-    run = search_shards(output_dir / "embeddings", query_ids, query_vectors, depth,
-                        factory=factory, show_progress=show_progress)
+    run = search_shards(
+        output_dir / "embeddings",
+        query_ids,
+        query_vectors,
+        depth,
+        factory=factory,
+        show_progress=show_progress,
+    )
     search_seconds = time.perf_counter() - started
     return _score_and_save(
-        run, dataset, output_dir, split=split, system={"kind": "dense", **encoder.describe(),
-                                                       "factory": factory},
-        measures=measures, min_relevance=min_relevance, ignore_identical_ids=ignore_identical_ids,
+        run,
+        dataset,
+        output_dir,
+        split=split,
+        system={"kind": "dense", **encoder.describe(), "factory": factory},
+        measures=measures,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
         timings={"encode_corpus_s": encode_seconds, "encode_queries_and_search_s": search_seconds},
     )
 
 
-def evaluate_bm25(dataset: RetrievalDataset, output_dir: str | Path, *, split: str = "test",
-                  settings: BM25Settings | None = None, depth: int = 1000,
-                  measures: Sequence[str] = DEFAULT_MEASURES, min_relevance: int | None = None,
-                  ignore_identical_ids: bool = False, show_progress: bool = True) -> dict:
+def evaluate_bm25(
+    dataset: RetrievalDataset,
+    output_dir: str | Path,
+    *,
+    split: str = "test",
+    settings: BM25Settings | None = None,
+    depth: int = 1000,
+    measures: Sequence[str] = DEFAULT_MEASURES,
+    min_relevance: int | None = None,
+    ignore_identical_ids: bool = False,
+    show_progress: bool = True,
+) -> dict:
     """Index the corpus with BM25, search the split's queries and evaluate."""
     output_dir = Path(output_dir)
     started = time.perf_counter()
@@ -75,21 +104,41 @@ def evaluate_bm25(dataset: RetrievalDataset, output_dir: str | Path, *, split: s
     run = index.search(dataset.queries(split), k=depth, show_progress=show_progress)
     search_seconds = time.perf_counter() - started
     return _score_and_save(
-        run, dataset, output_dir, split=split,
-        system={"kind": "bm25", **index.settings.model_dump()}, measures=measures,
-        min_relevance=min_relevance, ignore_identical_ids=ignore_identical_ids,
+        run,
+        dataset,
+        output_dir,
+        split=split,
+        system={"kind": "bm25", **index.settings.model_dump()},
+        measures=measures,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
         timings={"index_s": index_seconds, "search_s": search_seconds},
     )
 
 
-def _score_and_save(run, dataset: RetrievalDataset, output_dir: Path, *, split: str, system: dict,
-                    measures: Sequence[str], min_relevance: int | None,
-                    ignore_identical_ids: bool, timings: dict) -> dict:
+def _score_and_save(
+    run,
+    dataset: RetrievalDataset,
+    output_dir: Path,
+    *,
+    split: str,
+    system: dict,
+    measures: Sequence[str],
+    min_relevance: int | None,
+    ignore_identical_ids: bool,
+    timings: dict,
+) -> dict:
     if min_relevance is None:
         min_relevance = default_min_relevance(dataset.name)
     write_run(run, output_dir / RUN_FILE, tag=system["kind"])
-    result = evaluate_run(dataset.qrels(split), run, measures, min_relevance=min_relevance,
-                          ignore_identical_ids=ignore_identical_ids, per_query=True)
+    result = evaluate_run(
+        dataset.qrels(split),
+        run,
+        measures,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
+        per_query=True,
+    )
     metrics = {
         "dataset": dataset.name,
         "split": split,
@@ -99,6 +148,11 @@ def _score_and_save(run, dataset: RetrievalDataset, output_dir: Path, *, split: 
         "run_file": str(output_dir / RUN_FILE),
     }
     write_json(output_dir / METRICS_FILE, metrics)
-    logger.info("%s on %s/%s: %s", system["kind"], dataset.name, split,
-                ", ".join(f"{k} {v:.4f}" for k, v in result.aggregate.items()))
+    logger.info(
+        "%s on %s/%s: %s",
+        system["kind"],
+        dataset.name,
+        split,
+        ", ".join(f"{k} {v:.4f}" for k, v in result.aggregate.items()),
+    )
     return metrics

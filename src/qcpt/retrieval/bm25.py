@@ -47,7 +47,9 @@ class BM25Index:
             stemmer=_make_stemmer(self.settings.stemmer),
             stopwords=self.settings.stopwords or [],
         )
-        self.retriever = bm25s.BM25(k1=self.settings.k1, b=self.settings.b, method=self.settings.method)
+        self.retriever = bm25s.BM25(
+            k1=self.settings.k1, b=self.settings.b, method=self.settings.method
+        )
         self.doc_ids: list[str] = []
 
     def index(self, documents: Iterable[Document], show_progress: bool = True) -> BM25Index:
@@ -58,30 +60,39 @@ class BM25Index:
             texts.append(document_text(document, self.settings.title_separator))
         if not texts:
             raise QcptError("cannot build a BM25 index over an empty corpus")
-        tokens = self.tokenizer.tokenize(texts, update_vocab=True, return_as="ids",
-                                         show_progress=show_progress)
+        tokens = self.tokenizer.tokenize(
+            texts, update_vocab=True, return_as="ids", show_progress=show_progress
+        )
         self.retriever.index(tokens, show_progress=show_progress)
         return self
 
     def search(self, queries: Mapping[str, str], k: int = 1000, show_progress: bool = True) -> Run:
         """Score ``queries`` (id -> text) and return the top ``k`` documents of each as a run."""
         query_ids = list(queries)
-        tokens = self.tokenizer.tokenize([queries[q] for q in query_ids], update_vocab=False,
-                                         return_as="ids", show_progress=False)
+        tokens = self.tokenizer.tokenize(
+            [queries[q] for q in query_ids],
+            update_vocab=False,
+            return_as="ids",
+            show_progress=False,
+        )
         k = min(k, len(self.doc_ids))
         run: Run = {}
         # bm25s maps a query with no indexed terms to the id of its empty-string token
         blank = self.tokenizer.get_vocab_dict().get("")
         empty = [i for i, ids in enumerate(tokens) if all(t == blank for t in ids)]
         if empty:
-            logger.warning("%d queries have no indexed terms and get no results (e.g. %r)",
-                           len(empty), query_ids[empty[0]])
+            logger.warning(
+                "%d queries have no indexed terms and get no results (e.g. %r)",
+                len(empty),
+                query_ids[empty[0]],
+            )
         nonempty = sorted(set(range(len(tokens))) - set(empty))
         for q in (query_ids[i] for i in empty):
             run[q] = {}
         if nonempty:
-            indices, scores = self.retriever.retrieve([tokens[i] for i in nonempty], k=k,
-                                                      show_progress=show_progress)
+            indices, scores = self.retriever.retrieve(
+                [tokens[i] for i in nonempty], k=k, show_progress=show_progress
+            )
             for row, i in enumerate(nonempty):
                 keep = scores[row] > 0
                 run[query_ids[i]] = {
@@ -123,8 +134,10 @@ def _make_stemmer(language: str | None):
     try:
         return Stemmer.Stemmer(language)
     except KeyError as error:
-        raise QcptError(f"unknown stemmer language {language!r}; choose one of "
-                        f"{', '.join(Stemmer.algorithms())}") from error
+        raise QcptError(
+            f"unknown stemmer language {language!r}; choose one of "
+            f"{', '.join(Stemmer.algorithms())}"
+        ) from error
 
 
 __all__ = ["BM25Index", "BM25Settings"]

@@ -37,8 +37,10 @@ def bm25_command(
     data_dir: DataDirOpt = None,
     split: SplitOpt = "test",
     depth: DepthOpt = 1000,
-    index_dir: Annotated[Path | None, typer.Option(
-        "--index-dir", help="Save the index here, or load it from here if it exists.")] = None,
+    index_dir: Annotated[
+        Path | None,
+        typer.Option("--index-dir", help="Save the index here, or load it from here if it exists."),
+    ] = None,
     k1: Annotated[float, typer.Option(help="BM25 k1.")] = 1.5,
     b: Annotated[float, typer.Option(help="BM25 b.")] = 0.75,
     stemmer: Annotated[str, typer.Option(help="Snowball language, or 'none'.")] = "english",
@@ -54,8 +56,12 @@ def bm25_command(
     if index_dir is not None and index_dir.is_dir() and any(index_dir.iterdir()):
         index = BM25Index.load(index_dir)
     else:
-        settings = BM25Settings(k1=k1, b=b, stemmer=None if stemmer == "none" else stemmer,
-                                stopwords=None if stopwords == "none" else stopwords)
+        settings = BM25Settings(
+            k1=k1,
+            b=b,
+            stemmer=None if stemmer == "none" else stemmer,
+            stopwords=None if stopwords == "none" else stopwords,
+        )
         index = BM25Index(settings).index(data.iter_corpus(), show_progress=not quiet)
         if index_dir is not None:
             index.save(index_dir)
@@ -78,20 +84,36 @@ def encode_command(
     precision: PrecisionOpt = "fp32",
     device: DeviceOpt = "auto",
     shard_size: Annotated[int, typer.Option(min=1, help="Documents per shard file.")] = 100_000,
-    part: Annotated[str, typer.Option(
-        help="k/n: encode only shards k, k+n, ... (run n processes with k = 0..n-1).")] = "0/1",
+    part: Annotated[
+        str,
+        typer.Option(help="k/n: encode only shards k, k+n, ... (run n processes with k = 0..n-1)."),
+    ] = "0/1",
     quiet: QuietOpt = False,
 ) -> None:
     """Encode a corpus into .npy shards with id lists (resumable, shardable)."""
     from qcpt.data import resolve_dataset
     from qcpt.retrieval import DenseEncoder, encode_to_shards
 
-    settings = encoder_settings(model, pooling, normalize, query_max_length, passage_max_length,
-                                model_max_length, batch_size, precision, device)
+    settings = encoder_settings(
+        model,
+        pooling,
+        normalize,
+        query_max_length,
+        passage_max_length,
+        model_max_length,
+        batch_size,
+        precision,
+        device,
+    )
     data = resolve_dataset(dataset, data_dir)
-    shards = encode_to_shards(DenseEncoder(settings), data.iter_corpus(), output,
-                              shard_size=shard_size, part=_parse_part(part),
-                              show_progress=not quiet)
+    shards = encode_to_shards(
+        DenseEncoder(settings),
+        data.iter_corpus(),
+        output,
+        shard_size=shard_size,
+        part=_parse_part(part),
+        show_progress=not quiet,
+    )
     console.print(f"{len(shards)} shard(s) in {output}")
 
 
@@ -105,8 +127,9 @@ def index_command(
     """Build a FAISS index (inner product) for each embedding shard."""
     from qcpt.retrieval import build_shard_indexes
 
-    paths = build_shard_indexes(embeddings, factory, train_size=train_size, overwrite=overwrite,
-                                show_progress=not quiet)
+    paths = build_shard_indexes(
+        embeddings, factory, train_size=train_size, overwrite=overwrite, show_progress=not quiet
+    )
     console.print(f"{len(paths)} index file(s): {paths[0].name}{' ...' if len(paths) > 1 else ''}")
 
 
@@ -124,7 +147,7 @@ def search_command(
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
-    """Encode the split's queries with the embeddings' own encoder, search all shards, write a run."""
+    """Encode the split's queries with the embeddings' encoder, search every shard, write a run."""
     from qcpt.data import resolve_dataset
     from qcpt.evaluation import write_run
     from qcpt.retrieval import DenseEncoder, EncoderSettings, read_manifest, search_shards
@@ -132,13 +155,22 @@ def search_command(
     recorded = read_manifest(embeddings)["encoder"]
     settings = EncoderSettings.model_validate(
         {k: v for k, v in recorded.items() if k in EncoderSettings.model_fields}
-        | {"model": recorded["model_path"], "batch_size": batch_size, "device": device})
+        | {"model": recorded["model_path"], "batch_size": batch_size, "device": device}
+    )
     encoder = DenseEncoder(settings)
     queries = resolve_dataset(dataset, data_dir).queries(split)
     query_ids = list(queries)
     vectors = encoder.encode_queries([queries[q] for q in query_ids], show_progress=not quiet)
-    run = search_shards(embeddings, query_ids, vectors, depth, factory=factory, nprobe=nprobe,
-                        ef_search=ef_search, show_progress=not quiet)
+    run = search_shards(
+        embeddings,
+        query_ids,
+        vectors,
+        depth,
+        factory=factory,
+        nprobe=nprobe,
+        ef_search=ef_search,
+        show_progress=not quiet,
+    )
     write_run(run, output, tag=Path(recorded["model"]).name or "dense")
     console.print(f"wrote {output} ({len(run)} queries)")
 

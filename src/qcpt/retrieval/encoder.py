@@ -37,16 +37,21 @@ class EncoderSettings(BaseModel):
 
     model: str = DEFAULT_MODEL
     pooling: Literal["cls", "mean"] | None = Field(
-        None, description="cls or mean; default: the checkpoint's own, else cls (the paper)")
+        None, description="cls or mean; default: the checkpoint's own, else cls (the paper)"
+    )
     normalize: bool | None = Field(
-        None, description="L2-normalise vectors; default: the checkpoint's own, else no")
+        None, description="L2-normalise vectors; default: the checkpoint's own, else no"
+    )
     query_max_length: int | None = Field(None, gt=0, description="default 32 (paper)")
     passage_max_length: int | None = Field(None, gt=0, description="default 144 (paper)")
     use_model_max_length: bool = Field(
-        False, description="use the checkpoint's max_seq_length for queries and passages")
+        False, description="use the checkpoint's max_seq_length for queries and passages"
+    )
     title_separator: str | None = Field(
-        None, description="between title and text; '{sep}' stands for the tokenizer's separator "
-        "token; default: the checkpoint's recipe, else a space (BEIR, Tevatron)")
+        None,
+        description="between title and text; '{sep}' stands for the tokenizer's separator "
+        "token; default: the checkpoint's recipe, else a space (BEIR, Tevatron)",
+    )
     query_prefix: str = ""
     passage_prefix: str = ""
     batch_size: int = Field(32, gt=0)
@@ -73,8 +78,10 @@ class DenseEncoder:
         except OSError as error:
             raise QcptError(f"cannot load encoder {settings.model!r}: {error}") from error
         self.device = torch.device(
-            ("cuda" if torch.cuda.is_available() else "cpu") if settings.device == "auto"
-            else settings.device)
+            ("cuda" if torch.cuda.is_available() else "cpu")
+            if settings.device == "auto"
+            else settings.device
+        )
         self.model.to(self.device).eval()
 
         model_max = defaults.get("max_seq_length") or self.tokenizer.model_max_length
@@ -84,20 +91,25 @@ class DenseEncoder:
             query_len = defaults.get("query_max_length", PAPER_QUERY_MAX_LENGTH)
             passage_len = defaults.get("passage_max_length", PAPER_PASSAGE_MAX_LENGTH)
         separator = settings.title_separator or defaults.get("title_separator") or " "
-        self.settings = settings.model_copy(update={
-            "pooling": settings.pooling or defaults.get("pooling", "cls"),
-            "normalize": settings.normalize if settings.normalize is not None
-            else bool(defaults.get("normalize", False)),
-            "query_max_length": settings.query_max_length or query_len,
-            "passage_max_length": settings.passage_max_length or passage_len,
-            "title_separator": separator.replace("{sep}", f" {self.tokenizer.sep_token} "
-                                                 if self.tokenizer.sep_token else " "),
-        })
+        self.settings = settings.model_copy(
+            update={
+                "pooling": settings.pooling or defaults.get("pooling", "cls"),
+                "normalize": settings.normalize
+                if settings.normalize is not None
+                else bool(defaults.get("normalize", False)),
+                "query_max_length": settings.query_max_length or query_len,
+                "passage_max_length": settings.passage_max_length or passage_len,
+                "title_separator": separator.replace(
+                    "{sep}", f" {self.tokenizer.sep_token} " if self.tokenizer.sep_token else " "
+                ),
+            }
+        )
         limit = getattr(self.model.config, "max_position_embeddings", None)
         for name in ("query_max_length", "passage_max_length"):
             if limit and getattr(self.settings, name) > limit:
-                raise QcptError(f"{name}={getattr(self.settings, name)} exceeds the model's "
-                                f"{limit} positions")
+                raise QcptError(
+                    f"{name}={getattr(self.settings, name)} exceeds the model's {limit} positions"
+                )
 
     @property
     def dim(self) -> int:
@@ -113,31 +125,46 @@ class DenseEncoder:
         texts = [self.settings.query_prefix + q for q in queries]
         return self.encode_texts(texts, self.settings.query_max_length, show_progress, "queries")
 
-    def encode_passages(self, passages: Sequence[Document | str],
-                        show_progress: bool = False) -> np.ndarray:
+    def encode_passages(
+        self, passages: Sequence[Document | str], show_progress: bool = False
+    ) -> np.ndarray:
         """Encode documents or strings (title joined, passage prefix, passage max length)."""
         texts = [
             self.settings.passage_prefix
             + (p if isinstance(p, str) else document_text(p, self.settings.title_separator))
             for p in passages
         ]
-        return self.encode_texts(texts, self.settings.passage_max_length, show_progress,
-                                 "passages")
+        return self.encode_texts(texts, self.settings.passage_max_length, show_progress, "passages")
 
-    def encode_texts(self, texts: Sequence[str], max_length: int, show_progress: bool = False,
-                     unit: str = "texts") -> np.ndarray:
+    def encode_texts(
+        self,
+        texts: Sequence[str],
+        max_length: int,
+        show_progress: bool = False,
+        unit: str = "texts",
+    ) -> np.ndarray:
         """Encode raw strings, truncated to ``max_length`` tokens, in length-sorted batches."""
         output = np.empty((len(texts), self.dim), dtype=np.float32)
-        with tqdm(total=len(texts), desc=f"encoding {unit}", unit=unit[:-1] if unit.endswith("s")
-                  else unit, disable=not show_progress, smoothing=0.05) as bar:
+        with tqdm(
+            total=len(texts),
+            desc=f"encoding {unit}",
+            unit=unit[:-1] if unit.endswith("s") else unit,
+            disable=not show_progress,
+            smoothing=0.05,
+        ) as bar:
             for start in range(0, len(texts), _TOKENIZE_CHUNK):
-                chunk = list(texts[start:start + _TOKENIZE_CHUNK])
-                token_ids = self.tokenizer(chunk, truncation=True, max_length=max_length,
-                                           padding=False, return_attention_mask=False,
-                                           return_token_type_ids=False)["input_ids"]
+                chunk = list(texts[start : start + _TOKENIZE_CHUNK])
+                token_ids = self.tokenizer(
+                    chunk,
+                    truncation=True,
+                    max_length=max_length,
+                    padding=False,
+                    return_attention_mask=False,
+                    return_token_type_ids=False,
+                )["input_ids"]
                 order = np.argsort([-len(ids) for ids in token_ids], kind="stable")
                 for b in range(0, len(order), self.settings.batch_size):
-                    batch = order[b:b + self.settings.batch_size]
+                    batch = order[b : b + self.settings.batch_size]
                     output[start + batch] = self._forward([token_ids[i] for i in batch])
                     bar.update(len(batch))
         return output
@@ -146,10 +173,15 @@ class DenseEncoder:
         input_ids, attention_mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids = torch.from_numpy(input_ids).to(self.device)
         attention_mask = torch.from_numpy(attention_mask).to(self.device)
-        with torch.inference_mode(), torch.autocast(
-            self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"
+        with (
+            torch.inference_mode(),
+            torch.autocast(
+                self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"
+            ),
         ):
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            hidden = self.model(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
         vectors = pool(hidden.float(), attention_mask, self.settings.pooling)
         if self.settings.normalize:
             vectors = torch.nn.functional.normalize(vectors, dim=-1)
@@ -171,6 +203,6 @@ def _pad(token_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarra
     input_ids = np.full((len(token_ids), width), pad_id, dtype=np.int64)
     attention_mask = np.zeros((len(token_ids), width), dtype=np.int64)
     for row, ids in enumerate(token_ids):
-        input_ids[row, :len(ids)] = ids
-        attention_mask[row, :len(ids)] = 1
+        input_ids[row, : len(ids)] = ids
+        attention_mask[row, : len(ids)] = 1
     return input_ids, attention_mask

@@ -52,12 +52,20 @@ class EmbeddingShard:
 
     def index_path(self, factory: str) -> Path:
         """Where the FAISS index built with ``factory`` is stored."""
-        return self.vectors_path.with_name(f"shard-{self.number:05d}.{_factory_slug(factory)}.faiss")
+        return self.vectors_path.with_name(
+            f"shard-{self.number:05d}.{_factory_slug(factory)}.faiss"
+        )
 
 
-def encode_to_shards(encoder, documents: Iterable[Document], output_dir: str | Path, *,
-                     shard_size: int = DEFAULT_SHARD_SIZE, part: tuple[int, int] = (0, 1),
-                     show_progress: bool = True) -> list[EmbeddingShard]:
+def encode_to_shards(
+    encoder,
+    documents: Iterable[Document],
+    output_dir: str | Path,
+    *,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    part: tuple[int, int] = (0, 1),
+    show_progress: bool = True,
+) -> list[EmbeddingShard]:
     """Encode ``documents`` with ``encoder`` into shard files under ``output_dir``.
 
     ``part=(k, n)`` encodes only shards whose number is k modulo n, so n processes can share a
@@ -80,8 +88,9 @@ def encode_to_shards(encoder, documents: Iterable[Document], output_dir: str | P
     return written
 
 
-def _encode_shard(encoder, documents: list[Document], output_dir: Path, number: int,
-                  show_progress: bool) -> EmbeddingShard:
+def _encode_shard(
+    encoder, documents: list[Document], output_dir: Path, number: int, show_progress: bool
+) -> EmbeddingShard:
     vectors_path = output_dir / f"shard-{number:05d}.npy"
     ids_path = output_dir / f"shard-{number:05d}.ids"
     ids = [d.id for d in documents]
@@ -89,8 +98,10 @@ def _encode_shard(encoder, documents: list[Document], output_dir: Path, number: 
         if ids_path.read_text(encoding="utf-8").splitlines() == ids:
             logger.info("shard %05d already encoded, skipped", number)
             return EmbeddingShard(number, vectors_path, ids)
-        raise QcptError(f"{ids_path} holds other documents than this corpus: use a fresh output "
-                        "folder for a different corpus")
+        raise QcptError(
+            f"{ids_path} holds other documents than this corpus: use a fresh output "
+            "folder for a different corpus"
+        )
     vectors = encoder.encode_passages(documents, show_progress=show_progress)
     with atomic_write(vectors_path, "wb") as handle:
         np.save(handle, vectors)
@@ -103,10 +114,14 @@ def _check_or_write_manifest(output_dir: Path, manifest: dict) -> None:
     path = output_dir / MANIFEST
     if path.is_file():
         existing = json.loads(path.read_text())
-        if existing.get("encoder", {}) != manifest["encoder"] or \
-                existing.get("shard_size") != manifest["shard_size"]:
-            raise QcptError(f"{output_dir} holds embeddings made with other settings "
-                            f"({path}); use a fresh output folder")
+        if (
+            existing.get("encoder", {}) != manifest["encoder"]
+            or existing.get("shard_size") != manifest["shard_size"]
+        ):
+            raise QcptError(
+                f"{output_dir} holds embeddings made with other settings "
+                f"({path}); use a fresh output folder"
+            )
         return
     write_json(path, manifest)
 
@@ -115,8 +130,10 @@ def read_manifest(embeddings_dir: str | Path) -> dict:
     """The manifest of an embeddings folder (encoder settings and shard size)."""
     path = Path(embeddings_dir) / MANIFEST
     if not path.is_file():
-        raise QcptError(f"{embeddings_dir} is not an embeddings folder (no {MANIFEST}); "
-                        "make one with qcpt encode")
+        raise QcptError(
+            f"{embeddings_dir} is not an embeddings folder (no {MANIFEST}); "
+            "make one with qcpt encode"
+        )
     return json.loads(path.read_text())
 
 
@@ -135,17 +152,23 @@ def list_shards(embeddings_dir: str | Path) -> list[EmbeddingShard]:
     return shards
 
 
-def build_shard_indexes(embeddings_dir: str | Path, factory: str = "Flat", *,
-                        train_size: int = 200_000, overwrite: bool = False,
-                        show_progress: bool = True) -> list[Path]:
+def build_shard_indexes(
+    embeddings_dir: str | Path,
+    factory: str = "Flat",
+    *,
+    train_size: int = 200_000,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> list[Path]:
     """Build one FAISS index (inner product) per shard with ``faiss.index_factory``.
 
     Indexes that need training (IVF, PQ) are trained on up to ``train_size`` vectors of their
     shard. Existing index files are kept unless ``overwrite``. Returns the index paths.
     """
     paths = []
-    for shard in tqdm(list_shards(embeddings_dir), desc=f"indexing ({factory})",
-                      disable=not show_progress):
+    for shard in tqdm(
+        list_shards(embeddings_dir), desc=f"indexing ({factory})", disable=not show_progress
+    ):
         path = shard.index_path(factory)
         if path.is_file() and not overwrite:
             paths.append(path)
@@ -170,15 +193,24 @@ def _build_index(vectors: np.ndarray, factory: str, train_size: int) -> faiss.In
         try:
             index.train(sample)
         except RuntimeError as error:
-            raise QcptError(f"training {factory!r} on {len(sample)} vectors failed: {error}") \
-                from error
+            raise QcptError(
+                f"training {factory!r} on {len(sample)} vectors failed: {error}"
+            ) from error
     index.add(vectors)
     return index
 
 
-def search_shards(embeddings_dir: str | Path, query_ids: list[str], query_vectors: np.ndarray,
-                  k: int = 1000, *, factory: str = "Flat", nprobe: int | None = None,
-                  ef_search: int | None = None, show_progress: bool = True) -> Run:
+def search_shards(
+    embeddings_dir: str | Path,
+    query_ids: list[str],
+    query_vectors: np.ndarray,
+    k: int = 1000,
+    *,
+    factory: str = "Flat",
+    nprobe: int | None = None,
+    ef_search: int | None = None,
+    show_progress: bool = True,
+) -> Run:
     """Top-``k`` inner-product search of every shard, merged into one run.
 
     Uses the shard's saved ``factory`` index when present; for ``Flat`` without one, an exact
@@ -186,8 +218,9 @@ def search_shards(embeddings_dir: str | Path, query_ids: list[str], query_vector
     """
     query_vectors = np.ascontiguousarray(query_vectors, dtype=np.float32)
     all_scores, all_ids = [], []
-    for shard in tqdm(list_shards(embeddings_dir), desc="searching shards",
-                      disable=not show_progress):
+    for shard in tqdm(
+        list_shards(embeddings_dir), desc="searching shards", disable=not show_progress
+    ):
         index = _load_or_build(shard, factory)
         if nprobe is not None:
             faiss.ParameterSpace().set_index_parameter(index, "nprobe", nprobe)
@@ -205,9 +238,11 @@ def _load_or_build(shard: EmbeddingShard, factory: str) -> faiss.Index:
     if path.is_file():
         return faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
     if factory != "Flat":
-        raise QcptError(f"no {factory!r} index for shard {shard.number} ({path}); "
-                        f"build it with: qcpt index {shard.vectors_path.parent} --factory "
-                        f"'{factory}'")
+        raise QcptError(
+            f"no {factory!r} index for shard {shard.number} ({path}); "
+            f"build it with: qcpt index {shard.vectors_path.parent} --factory "
+            f"'{factory}'"
+        )
     return _build_index(np.ascontiguousarray(shard.vectors()), "Flat", 0)
 
 
@@ -223,4 +258,3 @@ def _merge_topk(query_ids: list[str], scores: np.ndarray, ids: np.ndarray, k: in
 
 def _factory_slug(factory: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", factory).strip("_") or "index"
-

