@@ -46,7 +46,7 @@ def main() -> None:
     logging.basicConfig(
         level=logging.WARNING,
         format="%(name)s: %(message)s",
-        handlers=[RichHandler(show_time=False, show_path=False)],
+        handlers=[RichHandler(level=logging.INFO, show_time=False, show_path=False)],
     )
     logging.getLogger("qcpt").setLevel(logging.INFO)
     logging.getLogger("bm25s").setLevel(logging.WARNING)

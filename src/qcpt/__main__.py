@@ -1,0 +1,5 @@
+"""``python -m qcpt`` runs the command line."""
+
+from qcpt.cli import main
+
+main()

@@ -1,0 +1,148 @@
+"""The command line end to end on a tiny BEIR folder: exit codes, files written, errors."""
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from qcpt import cli
+from qcpt.evaluation import read_run
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def app():
+    cli._register()
+    return cli.app
+
+
+def invoke(app, *args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+def test_bm25_then_evaluate(app, tiny_beir, tmp_path):
+    run_file = tmp_path / "bm25.trec"
+    invoke(
+        app,
+        "bm25",
+        tiny_beir,
+        "-o",
+        run_file,
+        "--split",
+        "test",
+        "-q",
+        "--index-dir",
+        tmp_path / "idx",
+    )
+    run = read_run(run_file)
+    assert sorted(run) == ["q10", "q11", "q8", "q9"]
+    assert all(max(docs, key=docs.get) == "d" + q[1:] for q, docs in run.items())
+    metrics_file = tmp_path / "m.json"
+    invoke(app, "evaluate", tiny_beir / "qrels" / "test.tsv", run_file, "-o", metrics_file)
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics["aggregate"]["nDCG@10"] == pytest.approx(1.0)
+    # the saved index is reused and gives the same run
+    invoke(
+        app,
+        "bm25",
+        tiny_beir,
+        "-o",
+        tmp_path / "again.trec",
+        "--split",
+        "test",
+        "-q",
+        "--index-dir",
+        tmp_path / "idx",
+    )
+    assert read_run(tmp_path / "again.trec") == run
+
+
+def test_encode_index_search(app, tiny_beir, tiny_bert_dir, tmp_path):
+    emb = tmp_path / "emb"
+    invoke(
+        app,
+        "encode",
+        tiny_beir,
+        "-o",
+        emb,
+        "--model",
+        tiny_bert_dir,
+        "--pooling",
+        "mean",
+        "--normalize",
+        "--shard-size",
+        "5",
+        "-q",
+    )
+    assert sorted(p.name for p in emb.glob("shard-*.ids")) == [
+        "shard-00000.ids",
+        "shard-00001.ids",
+        "shard-00002.ids",
+    ]
+    invoke(app, "index", emb, "--factory", "HNSW8", "-q")
+    exact, approx = tmp_path / "exact.trec", tmp_path / "hnsw.trec"
+    invoke(app, "search", emb, tiny_beir, "-o", exact, "-k", "5", "-q")
+    invoke(app, "search", emb, tiny_beir, "-o", approx, "-k", "5", "--factory", "HNSW8", "-q")
+    exact_run, approx_run = read_run(exact), read_run(approx)
+    assert sorted(exact_run) == ["q10", "q11", "q8", "q9"]
+    assert all(len(docs) == 5 for docs in exact_run.values())
+    for q in exact_run:  # HNSW on 12 vectors finds the exact top hit
+        assert max(exact_run[q], key=exact_run[q].get) == max(approx_run[q], key=approx_run[q].get)
+
+
+def test_eval_model_writes_run_and_metrics(app, tiny_beir, tiny_bert_dir, tmp_path):
+    out = tmp_path / "eval"
+    invoke(
+        app,
+        "eval-model",
+        tiny_bert_dir,
+        tiny_beir,
+        "-o",
+        out,
+        "--split",
+        "train",
+        "--measure",
+        "nDCG@10",
+        "--measure",
+        "R@5",
+        "-q",
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["aggregate"]) == {"nDCG@10", "R@5"}
+    assert metrics["num_queries"] == 8
+    assert metrics["system"]["pooling"] == "cls" and metrics["system"]["passage_max_length"] == 144
+    assert set(read_run(out / "run.trec")) == {f"q{i}" for i in range(8)}
+
+
+def test_demo_tables(tiny_beir, tmp_path):
+    from qcpt.pipeline.demo import run_demo
+
+    summary = run_demo(tmp_path / "demo", [str(tiny_beir)], precision="fp32")
+    systems = summary["tiny-beir"]
+    assert set(systems) == {"BM25 (bm25s)", "all-MiniLM-L6-v2 zero-shot"}
+    assert systems["BM25 (bm25s)"]["nDCG@10"] == pytest.approx(1.0)
+    assert 0.5 < systems["all-MiniLM-L6-v2 zero-shot"]["nDCG@10"] <= 1.0
+    markdown = (tmp_path / "demo" / "results.md").read_text()
+    assert "| all-MiniLM-L6-v2 zero-shot |" in markdown
+    recorded = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert recorded["results"] == summary
+    assert recorded["settings"]["tiny-beir"]["all-MiniLM-L6-v2"]["pooling"] == "mean"
+
+
+def test_bad_input_is_one_line_and_no_output(tiny_beir, tmp_path, monkeypatch, capsys):
+    corpus = tiny_beir / "corpus.jsonl"
+    lines = corpus.read_text().splitlines()
+    lines[1] = '{"_id": "d1", "text": '  # truncated JSON on line 2
+    corpus.write_text("\n".join(lines) + "\n")
+    run_file = tmp_path / "never.trec"
+    monkeypatch.setattr(sys, "argv", ["qcpt", "bm25", str(tiny_beir), "-o", str(run_file), "-q"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{corpus}:2:" in err and "Traceback" not in err
+    assert not run_file.exists()
