@@ -1,0 +1,42 @@
+"""Fine-tuning of dense retrievers with hard negatives (Tevatron recipe, two stages).
+
+Groups (:mod:`~qcpt.finetune.groups`) -> examples (:mod:`~qcpt.finetune.dataset`,
+:mod:`~qcpt.finetune.collator`) -> bi-encoder (:mod:`~qcpt.finetune.model`) trained with a
+contrastive loss (:mod:`~qcpt.finetune.losses`) by a Hugging Face Trainer
+(:mod:`~qcpt.finetune.trainer`, :mod:`~qcpt.finetune.training`); :mod:`~qcpt.finetune.pipeline`
+chains BM25-negative and mined-negative stages.
+"""
+
+from qcpt.finetune.config import (
+    EncoderConfig,
+    EvaluationConfig,
+    FinetuneConfig,
+    NegativesConfig,
+    TrainingConfig,
+)
+from qcpt.finetune.groups import (
+    Passage,
+    TrainingGroup,
+    bm25_groups,
+    groups_from_run,
+    mine_groups,
+    read_groups,
+    write_groups,
+)
+from qcpt.finetune.losses import contrastive_loss
+
+__all__ = [
+    "EncoderConfig",
+    "EvaluationConfig",
+    "FinetuneConfig",
+    "NegativesConfig",
+    "Passage",
+    "TrainingConfig",
+    "TrainingGroup",
+    "bm25_groups",
+    "contrastive_loss",
+    "groups_from_run",
+    "mine_groups",
+    "read_groups",
+    "write_groups",
+]

@@ -1,0 +1,214 @@
+"""Training groups: a query, its positive passages and hard negatives, as files and from rankings.
+
+File format (Tevatron, one JSON object per line)::
+
+    {"query_id": "q1", "query": "...",
+     "positive_passages": [{"docid": "d1", "title": "...", "text": "..."}],
+     "negative_passages": [{"docid": "d7", "title": "...", "text": "..."}, ...]}
+
+FlagEmbedding files (``{"query": str, "pos": [str], "neg": [str]}``) are read as well; their
+passages have no ids. Groups are built from a ranking of the train queries: positives are the
+qrels documents with grade > 0, negatives are sampled from the top ``depth`` of a BM25 run
+(stage 1) or of a dense run of the stage-1 model (stage 2), with every positive removed.
+
+Reference: Karpukhin et al. 2020 (DPR, BM25 hard negatives); Gao & Callan 2022 (coCondenser /
+Tevatron: negatives mined with the stage-1 model, top 200, positives removed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qcpt.data import Document, RetrievalDataset
+from qcpt.errors import DataFormatError, QcptError
+from qcpt.evaluation.runs import Run, ranked
+from qcpt.finetune.config import NegativesConfig
+from qcpt.utils.io import atomic_write
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage of a group; ``docid`` is empty when the source file has no ids."""
+
+    docid: str
+    text: str
+    title: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The Tevatron passage object."""
+        return {"docid": self.docid, "title": self.title, "text": self.text}
+
+
+@dataclass
+class TrainingGroup:
+    """A query with its positive passages and its hard negatives."""
+
+    query_id: str
+    query: str
+    positives: list[Passage]
+    negatives: list[Passage] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Tevatron line object."""
+        return {"query_id": self.query_id, "query": self.query,
+                "positive_passages": [p.to_json() for p in self.positives],
+                "negative_passages": [p.to_json() for p in self.negatives]}
+
+
+def write_groups(groups: Iterable[TrainingGroup], path: str | Path) -> int:
+    """Write groups as Tevatron jsonl (atomically); returns how many were written."""
+    count = 0
+    with atomic_write(path) as handle:
+        for group in groups:
+            handle.write(json.dumps(group.to_json(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_groups(path: str | Path) -> Iterator[TrainingGroup]:
+    """Stream the groups of a Tevatron or FlagEmbedding jsonl file (format detected per line).
+
+    Blank lines are skipped. Raises ``DataFormatError`` naming the line for bad JSON, a missing
+    or empty query, no positive passage, or a passage without text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise QcptError(f"{path}: no such groups file")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                yield parse_group_line(line, path, number)
+
+
+def parse_group_line(line: str, path: str | Path, number: int) -> TrainingGroup:
+    """Parse one line of a groups file (see :func:`read_groups`)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataFormatError(path, number, f"not valid JSON: {error.msg}") from None
+    if not isinstance(record, dict):
+        raise DataFormatError(path, number, "expected a JSON object")
+    query = record.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise DataFormatError(path, number, "missing or empty 'query'")
+    query_id = str(record.get("query_id", number))
+    if "positive_passages" in record:
+        positives = _passages(record["positive_passages"], "positive_passages", path, number)
+        negatives = _passages(record.get("negative_passages", []), "negative_passages", path,
+                              number)
+    elif "pos" in record:
+        positives = _passages(record["pos"], "pos", path, number)
+        negatives = _passages(record.get("neg", []), "neg", path, number)
+    else:
+        raise DataFormatError(path, number, "no positives: expected 'positive_passages' "
+                              "(Tevatron) or 'pos' (FlagEmbedding)")
+    if not positives:
+        raise DataFormatError(path, number, "a group needs at least one positive passage")
+    return TrainingGroup(query_id, query, positives, negatives)
+
+
+def _passages(items: Any, key: str, path: str | Path, number: int) -> list[Passage]:
+    if not isinstance(items, list):
+        raise DataFormatError(path, number, f"'{key}' must be a list")
+    passages = []
+    for item in items:
+        if isinstance(item, str):
+            text, title, docid = item, "", ""
+        elif isinstance(item, dict):
+            text, title, docid = item.get("text"), item.get("title") or "", item.get("docid", "")
+        else:
+            raise DataFormatError(path, number, f"'{key}' holds a {type(item).__name__}, "
+                                  "expected a string or a passage object")
+        if not isinstance(text, str) or not text.strip():
+            raise DataFormatError(path, number, f"a passage in '{key}' has no text")
+        passages.append(Passage(str(docid), text, str(title)))
+    return passages
+
+
+def groups_from_run(run: Run, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
+                    corpus: Mapping[str, Document], negatives: NegativesConfig
+                    ) -> list[TrainingGroup]:
+    """One group per judged query: qrels positives and negatives sampled from its ranking.
+
+    The ranking is cut to ranks ``skip_top + 1 .. depth``; every document with a grade > 0 is
+    removed; ``negatives.negatives`` of the rest are drawn without replacement by a
+    ``random.Random`` seeded with the seed and the query id (reproducible, independent of the
+    query order). Queries without a positive in the corpus, or left without any negative, get
+    no group (each case is counted in one warning).
+    """
+    groups, no_positive, no_negative = [], 0, 0
+    for query_id, judgements in qrels.items():
+        relevant = {docid for docid, grade in judgements.items() if grade > 0}
+        positives = [_passage(corpus[d]) for d in sorted(relevant) if d in corpus]
+        if not positives or query_id not in queries:
+            no_positive += 1
+            continue
+        ranking = [docid for docid, _ in ranked(run.get(query_id, {}), negatives.depth)]
+        candidates = [d for d in ranking[negatives.skip_top:]
+                      if d not in relevant and d in corpus]
+        if not candidates:
+            no_negative += 1
+            continue
+        rng = random.Random(f"{negatives.seed}:{query_id}")
+        sampled = rng.sample(candidates, min(negatives.negatives, len(candidates)))
+        groups.append(TrainingGroup(query_id, queries[query_id], positives,
+                                    [_passage(corpus[d]) for d in sampled]))
+    if no_positive:
+        logger.warning("%d judged queries have no text or no positive document in the corpus "
+                       "and get no group", no_positive)
+    if no_negative:
+        logger.warning("%d queries have no negative left in the top %d and get no group",
+                       no_negative, negatives.depth)
+    return groups
+
+
+def _passage(document: Document) -> Passage:
+    return Passage(document.id, document.text, document.title)
+
+
+def bm25_groups(dataset: RetrievalDataset, split: str, negatives: NegativesConfig,
+                show_progress: bool = True) -> tuple[list[TrainingGroup], Run]:
+    """Stage-1 groups: BM25 (bm25s, English stemming) negatives for the split's queries."""
+    from qcpt.retrieval import BM25Index
+
+    queries = _judged_queries(dataset, split)
+    index = BM25Index().index(dataset.iter_corpus(), show_progress=show_progress)
+    run = index.search(queries, k=negatives.depth, show_progress=show_progress)
+    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+
+
+def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: NegativesConfig,
+                embeddings_dir: str | Path, show_progress: bool = True
+                ) -> tuple[list[TrainingGroup], Run]:
+    """Stage-2 groups: negatives mined with a dense ``encoder`` (a :class:`DenseEncoder`).
+
+    The corpus is encoded into shards in ``embeddings_dir`` (complete shards are reused, so the
+    test-set evaluation of the same model and the mining share one encoding), then the split's
+    queries are searched to ``depth``.
+    """
+    from qcpt.retrieval import encode_to_shards, search_shards
+
+    queries = _judged_queries(dataset, split)
+    encode_to_shards(encoder, dataset.iter_corpus(), embeddings_dir, show_progress=show_progress)
+    query_ids = list(queries)
+    vectors = encoder.encode_queries([queries[q] for q in query_ids])
+    run = search_shards(embeddings_dir, query_ids, vectors, negatives.depth,
+                        show_progress=show_progress)
+    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+
+
+def _judged_queries(dataset: RetrievalDataset, split: str) -> dict[str, str]:
+    qrels = dataset.qrels(split)
+    queries = {q: text for q, text in dataset.queries(split).items()
+               if any(grade > 0 for grade in qrels.get(q, {}).values())}
+    if not queries:
+        raise QcptError(f"{dataset.name}/{split} has no query with a relevant document")
+    return queries
