@@ -52,7 +52,8 @@ def run_demo(
         console.print(metrics_table(summary[dataset.name], title=f"{dataset.name} (test)"))
 
     markdown = "\n\n".join(
-        metrics_markdown(systems, title=f"{name} (test)") for name, systems in summary.items()
+        metrics_markdown(systems, title=f"{name} (test)").strip()
+        for name, systems in summary.items()
     )
     write_text(output_dir / "results.md", markdown + "\n")
     write_json(
