@@ -23,6 +23,13 @@ def _register() -> None:
     from qcpt.evaluation.cli import evaluate_command
     from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
     from qcpt.pipeline.cli import demo_command, eval_model_command
+    from qcpt.querygen.cli import (
+        filter_queries_command,
+        generate_queries_command,
+        merge_queries_command,
+        querygen_report_command,
+        split_passages_command,
+    )
     from qcpt.retrieval.cli import bm25_command, encode_command, index_command, search_command
 
     app.add_typer(data_app, name="data", help="Inspect data sets.")
@@ -36,6 +43,11 @@ def _register() -> None:
     app.command("build-train")(build_train_command)
     app.command("mine")(mine_command)
     app.command("finetune")(finetune_command)
+    app.command("split-passages")(split_passages_command)
+    app.command("generate-queries")(generate_queries_command)
+    app.command("merge-queries")(merge_queries_command)
+    app.command("filter-queries")(filter_queries_command)
+    app.command("querygen-report")(querygen_report_command)
 
 
 def main() -> None:

@@ -1,0 +1,395 @@
+"""``qcpt split-passages | generate-queries | merge-queries | filter-queries | querygen-report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from qcpt.utils.cli import DataDirOpt, DeviceOpt, QuietOpt
+
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="YAML recipe (configs/querygen-*.yaml); options override it."
+    ),
+]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Start again instead of resuming an existing output.")
+]
+PassagesArg = Annotated[
+    str,
+    typer.Argument(
+        help="Passages jsonl (from split-passages), a corpus file, or a data set used as is."
+    ),
+]
+
+
+def _validated(model_class, base, overrides: dict):
+    """``base`` updated with the options given (not None), validated as ``model_class``."""
+    from pydantic import ValidationError
+
+    from qcpt.errors import QcptError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return model_class.model_validate({**base.model_dump(), **given})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise QcptError(f"bad option: {problems}") from error
+
+
+def split_passages_command(
+    corpus: Annotated[
+        str, typer.Argument(help="Corpus file (corpus.jsonl, collection.tsv) or data set.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Passages jsonl to write.")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Tokens per passage at most (144).")
+    ] = None,
+    short_probability: Annotated[
+        float | None,
+        typer.Option("--short-probability", help="Chance of a shorter random target (0.15)."),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option("--tokenizer", help="Tokenizer of the target encoder (all-MiniLM-L6-v2)."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the target lengths.")] = None,
+    as_is: Annotated[
+        bool, typer.Option("--as-is", help="Use each document as one passage (no splitting).")
+    ] = False,
+) -> None:
+    """Cut documents into passages of whole sentences and write passages jsonl with doc_id."""
+    from qcpt.data import iter_corpus, resolve_dataset
+    from qcpt.querygen.config import QueryGenConfig
+    from qcpt.querygen.passages import (
+        PassageSettings,
+        PassageSplitter,
+        passages_as_is,
+        split_documents,
+        write_passages,
+    )
+
+    path = Path(corpus).expanduser()
+    documents = (
+        iter_corpus(path) if path.is_file() else resolve_dataset(corpus, data_dir).iter_corpus()
+    )
+    if as_is:
+        passages = passages_as_is(documents)
+    else:
+        settings = _validated(
+            PassageSettings,
+            QueryGenConfig.load(config).passages,
+            {
+                "max_tokens": max_tokens,
+                "short_probability": short_probability,
+                "tokenizer": tokenizer,
+                "seed": seed,
+            },
+        )
+        passages = split_documents(documents, PassageSplitter(settings))
+    count = write_passages(output, passages)
+    console.print(f"wrote {output} ({count} passages)")
+
+
+def generate_queries_command(
+    passages: PassagesArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Generated-queries jsonl.")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="causal (default), seq2seq or file.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Generator: smollm2 (packaged GGUF, the default), a .gguf file, a checkpoint "
+            "folder or hub id; seq2seq default doc2query/all-with_prefix-t5-base-v1.",
+        ),
+    ] = None,
+    runtime: Annotated[
+        str | None, typer.Option("--runtime", help="Causal runtime: auto, llama-cpp, transformers.")
+    ] = None,
+    num_queries: Annotated[
+        int | None,
+        typer.Option("--num-queries", "-n", help="Queries per passage (20; files: all)."),
+    ] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Top-k sampling (25).")] = None,
+    top_p: Annotated[float | None, typer.Option("--top-p", help="Top-p sampling (0.95).")] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="Sampling temperature (1.0).")
+    ] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option("--max-new-tokens", help="Tokens per query at most (64).")
+    ] = None,
+    input_prefix: Annotated[
+        str | None, typer.Option("--input-prefix", help="seq2seq input prefix ('text2query: ').")
+    ] = None,
+    prompt: Annotated[
+        Path | None, typer.Option("--prompt", help="Few-shot prompt file (YAML/JSON).")
+    ] = None,
+    with_title: Annotated[
+        bool | None, typer.Option("--with-title/--text-only", help="Show titles to the generator.")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Passages per batch, resumption unit (32).")
+    ] = None,
+    parallel: Annotated[
+        int | None, typer.Option("--parallel", help="llama.cpp: passages decoded together (4).")
+    ] = None,
+    device: DeviceOpt = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="transformers: fp32, bf16 or fp16.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="llama.cpp threads (default: all cores).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed (42).")] = None,
+    queries_file: Annotated[
+        list[str] | None,
+        typer.Option("--queries-file", help="file backend: queries to import (repeatable)."),
+    ] = None,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--file-format", help="file backend: auto, jsonl, lines, tsv or beir."),
+    ] = None,
+    qrels: Annotated[
+        str | None, typer.Option("--qrels", help="file backend, beir: query -> passage qrels.")
+    ] = None,
+    clean: Annotated[
+        bool | None, typer.Option("--clean/--no-clean", help="Drop empty/duplicate/echo queries.")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="k/n: generate shard k of n (0-based).")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first N passages.")
+    ] = None,
+    overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate pseudo-queries for passages (resumable, shardable) and write jsonl + sidecar."""
+    from qcpt.querygen.backends import create_generator
+    from qcpt.querygen.config import CleanSettings, GenerationSettings, QueryGenConfig
+    from qcpt.querygen.generate import generate_queries
+    from qcpt.querygen.passages import load_passages
+    from qcpt.querygen.writer import parse_shard
+
+    base = QueryGenConfig.load(config).generation
+    overrides = {
+        "backend": backend,
+        "model": model,
+        "runtime": runtime,
+        "num_queries": num_queries,
+        "top_k": top_k,
+        "top_p": top_p,
+        "temperature": temperature,
+        "max_new_tokens": max_new_tokens,
+        "input_prefix": input_prefix,
+        "prompt": str(prompt) if prompt else None,
+        "with_title": with_title,
+        "batch_size": batch_size,
+        "parallel": parallel,
+        "device": device,
+        "precision": precision,
+        "threads": threads,
+        "seed": seed,
+        "queries_files": queries_file or None,
+        "file_format": file_format,
+        "qrels": qrels,
+    }
+    settings = _validated(GenerationSettings, base, overrides)
+    if clean is not None:
+        settings.clean = CleanSettings(**{**settings.clean.model_dump(), "enabled": clean})
+    shard_spec = parse_shard(shard)
+    items = load_passages(passages, data_dir)[:limit]
+    source = str(Path(passages).resolve()) if Path(passages).exists() else passages
+    generator = create_generator(settings, [p.id for p in items])
+    summary = generate_queries(
+        items,
+        generator,
+        settings,
+        output,
+        source=source,
+        shard=shard_spec,
+        overwrite=overwrite,
+        show_progress=not quiet,
+    )
+    counts = summary.counts
+    dropped = ", ".join(
+        f"{k[8:]} {v}" for k, v in sorted(counts.items()) if k.startswith("dropped_")
+    )
+    console.print(
+        f"wrote {summary.output}: {summary.written} passages now, {summary.resumed} resumed, "
+        f"{summary.queries} queries in {summary.seconds:.1f}s "
+        f"({summary.queries_per_second:.2f} queries/s); kept {counts['kept']} of "
+        f"{counts['generated']} generated" + (f" (dropped: {dropped})" if dropped else "")
+    )
+
+
+def merge_queries_command(
+    output: Annotated[Path, typer.Argument(help="Output that the shards were generated for.")],
+    passages: Annotated[
+        str | None,
+        typer.Option("--passages", help="Passages that fix the order (default: the recorded)."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Merge the shards <output stem>.shard-<k>-of-<n>.jsonl into OUTPUT, in passage order."""
+    from qcpt.querygen.passages import load_passages
+    from qcpt.querygen.writer import find_shards, merge_shards, read_sidecar
+
+    recorded = read_sidecar(find_shards(output)[0])["settings"]["passages"]
+    order = [p.id for p in load_passages(passages or recorded["source"], data_dir)]
+    order = order[: recorded["count"]]  # a run with --limit covered the first passages only
+    counts = merge_shards(output, order)
+    console.print(f"wrote {output} ({len(order)} passages, {counts.get('kept', 0)} queries)")
+
+
+def filter_queries_command(
+    queries: Annotated[Path, typer.Argument(help="Generated-queries jsonl.")],
+    passages: PassagesArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Filtered queries jsonl.")],
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+    scorer: Annotated[
+        str | None,
+        typer.Option("--scorer", help="bm25 or a dense encoder (default all-MiniLM-L6-v2)."),
+    ] = None,
+    k: Annotated[
+        int | None, typer.Option("--k", help="Keep if the source passage ranks in the top k (10).")
+    ] = None,
+    sample_size: Annotated[
+        int | None,
+        typer.Option("--sample-size", help="Rank among this many passages (default: all)."),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Encoder batch.")] = None,
+    device: DeviceOpt = None,
+    precision: Annotated[
+        str | None, typer.Option("--precision", help="Encoder: fp32 or bf16.")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Keep only queries whose source passage a retriever ranks within the top k."""
+    from qcpt.querygen.config import ConsistencySettings, QueryGenConfig
+    from qcpt.querygen.filters import consistency_filter
+    from qcpt.querygen.passages import load_passages
+    from qcpt.querygen.writer import read_queries, read_sidecar, sidecar_path
+    from qcpt.utils.io import atomic_write, write_json
+
+    settings = _validated(
+        ConsistencySettings,
+        QueryGenConfig.load(config).consistency,
+        {
+            "scorer": scorer,
+            "k": k,
+            "sample_size": sample_size,
+            "batch_size": batch_size,
+            "device": device,
+            "precision": precision,
+        },
+    )
+    records = read_queries(queries)
+    kept, counts = consistency_filter(
+        records, load_passages(passages, data_dir), settings, show_progress=not quiet
+    )
+    with atomic_write(output) as handle:
+        for pid, texts in kept.items():
+            handle.write(json.dumps({"_id": pid, "queries": texts}, ensure_ascii=False) + "\n")
+    meta = read_sidecar(queries)
+    meta["consistency_filter"] = {**settings.model_dump(), "counts": dict(counts)}
+    meta["filtered_from"] = str(Path(queries).resolve())
+    write_json(sidecar_path(output), meta)
+    console.print(
+        f"wrote {output}: kept {counts['kept']} of {counts['checked']} queries "
+        f"(dropped {counts['dropped_inconsistent']} whose passage ranked below {settings.k} "
+        f"among {counts['pool']} passages)"
+    )
+
+
+def querygen_report_command(
+    passages: PassagesArg,
+    queries: Annotated[
+        list[str],
+        typer.Argument(help="Generated-queries files, each as PATH or LABEL=PATH."),
+    ],
+    data_dir: DataDirOpt = None,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", help="Data set whose real queries are the reference row."),
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Split of the reference queries.")] = (
+        "train"
+    ),
+    max_queries: Annotated[
+        int | None,
+        typer.Option("--max-queries", help="Self-retrieval on a sample of this many queries."),
+    ] = None,
+    examples: Annotated[int, typer.Option("--examples", help="Example passages to show.")] = 3,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the report as markdown.")
+    ] = None,
+) -> None:
+    """Quality of generated queries: length, distinct ratio, BM25 self-retrieval vs real queries."""
+    from qcpt.data import resolve_dataset
+    from qcpt.evaluation import metrics_markdown, metrics_table
+    from qcpt.querygen.passages import load_passages
+    from qcpt.querygen.report import (
+        examples_markdown,
+        generated_row,
+        passage_index,
+        reference_row,
+        sample_examples,
+    )
+    from qcpt.querygen.writer import read_queries, read_sidecar
+    from qcpt.utils.io import write_text
+
+    items = load_passages(passages, data_dir)
+    index = passage_index(items)
+    sources = {}
+    for spec in queries:
+        label, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        sources[label or _label(path, read_sidecar(path))] = read_queries(path)
+    rows = {
+        name: generated_row(records, items, index, max_queries) for name, records in sources.items()
+    }
+    if reference:
+        dataset = resolve_dataset(reference, data_dir)
+        rows[f"{dataset.name} {split} queries (real)"] = reference_row(dataset, split)
+    results = {name: row.figures for name, row in rows.items()}
+    console.print(
+        metrics_table(results, "Generated-query quality", highlight_best=False, label="queries")
+    )
+    counts = "\n".join(
+        f"- {name}: {row.queries} queries measured, {row.passages} passages/documents with "
+        f"queries, BM25 over {row.pool} candidates"
+        for name, row in rows.items()
+    )
+    console.print(counts)
+    shown = examples_markdown(sample_examples(items, sources, examples))
+    console.print(shown, markup=False)
+    if output is not None:
+        table = metrics_markdown(
+            results, "Generated-query quality", highlight_best=False, label="queries"
+        )
+        write_text(output, f"{table}\n{counts}\n\n### Examples\n\n{shown}")
+        console.print(f"wrote {output}")
+
+
+def _label(path: str, meta: dict) -> str:
+    """A row label from the sidecar: backend, runtime and model; the file name otherwise."""
+    generator = meta.get("generator") or {}
+    if generator.get("backend") in (None, "file"):
+        return Path(path).name
+    runtime = f" ({generator['runtime']})" if generator.get("runtime") else ""
+    return f"{generator['backend']}{runtime} {generator.get('model', '')}".strip()

