@@ -48,3 +48,24 @@ def resolve_device(device: str):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def causal_description(settings, prompt, model_path: str, runtime: str, stop: str) -> dict:
+    """Sidecar description shared by the few-shot causal runtimes (model, prompt, sampling)."""
+    return {
+        "backend": "causal",
+        "runtime": runtime,
+        "model": settings.resolved_model(),
+        "model_path": model_path,
+        "prompt": {
+            "prefix": prompt.prefix(),
+            "passage": prompt.passage_part("{passage}"),
+        },
+        "sampling": {
+            "top_k": settings.top_k,
+            "top_p": settings.top_p,
+            "temperature": settings.temperature,
+            "max_new_tokens": settings.max_new_tokens,
+            "stop": stop,
+        },
+    }

@@ -21,7 +21,12 @@ from pathlib import Path
 import torch
 
 from qcpt.errors import QcptError
-from qcpt.querygen.backends.base import QueryGenerator, passage_input, resolve_device
+from qcpt.querygen.backends.base import (
+    QueryGenerator,
+    causal_description,
+    passage_input,
+    resolve_device,
+)
 from qcpt.querygen.backends.models import is_gguf, resolve_causal_model
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
 from qcpt.querygen.prompts import FewShotPrompt
@@ -177,21 +182,9 @@ class CausalHFGenerator(QueryGenerator):
     def describe(self) -> dict:
         s = self.settings
         return {
-            "backend": "causal",
-            "runtime": "transformers",
-            "model": s.resolved_model(),
-            "model_path": self.model_path,
-            "prompt": {
-                "prefix": self.prompt.prefix(),
-                "passage": self.prompt.passage_part("{passage}"),
-            },
-            "sampling": {
-                "top_k": s.top_k,
-                "top_p": s.top_p,
-                "temperature": s.temperature,
-                "max_new_tokens": s.max_new_tokens,
-                "stop": "line break or EOS",
-            },
+            **causal_description(
+                s, self.prompt, self.model_path, "transformers", "line break or EOS"
+            ),
             "precision": s.precision,
             "device": str(self.device),
         }

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qcpt.errors import QcptError
-from qcpt.querygen.backends.base import QueryGenerator, passage_input
+from qcpt.querygen.backends.base import QueryGenerator, causal_description, passage_input
 from qcpt.querygen.backends.models import is_gguf, llama_weights_path, resolve_causal_model
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
 from qcpt.querygen.prompts import FewShotPrompt
@@ -215,21 +215,13 @@ class LlamaCppGenerator(QueryGenerator):
     def describe(self) -> dict:
         s = self.settings
         return {
-            "backend": "causal",
-            "runtime": "llama-cpp",
-            "model": s.resolved_model(),
-            "model_path": self.model_path,
-            "prompt": {
-                "prefix": self.prompt.prefix(),
-                "passage": self.prompt.passage_part("{passage}"),
-            },
-            "sampling": {
-                "top_k": s.top_k,
-                "top_p": s.top_p,
-                "temperature": s.temperature,
-                "max_new_tokens": s.max_new_tokens,
-                "stop": "line break or end-of-generation token",
-            },
+            **causal_description(
+                s,
+                self.prompt,
+                self.model_path,
+                "llama-cpp",
+                "line break or end-of-generation token",
+            ),
             "weights": Path(self.load_path).name,
             "parallel": s.parallel,
             "threads": self.threads,
