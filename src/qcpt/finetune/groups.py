@@ -29,7 +29,7 @@ from qcpt.data import Document, RetrievalDataset
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.evaluation.runs import Run, ranked
 from qcpt.finetune.config import NegativesConfig
-from qcpt.utils.io import atomic_write
+from qcpt.utils.io import write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +65,7 @@ class TrainingGroup:
 
 def write_groups(groups: Iterable[TrainingGroup], path: str | Path) -> int:
     """Write groups as Tevatron jsonl (atomically); returns how many were written."""
-    count = 0
-    with atomic_write(path) as handle:
-        for group in groups:
-            handle.write(json.dumps(group.to_json(), ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    return write_jsonl(path, (group.to_json() for group in groups))
 
 
 def read_groups(path: str | Path) -> Iterator[TrainingGroup]:

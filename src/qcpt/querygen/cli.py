@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -285,7 +284,7 @@ def filter_queries_command(
     from qcpt.querygen.filters import consistency_filter
     from qcpt.querygen.passages import load_passages
     from qcpt.querygen.writer import read_queries, read_sidecar, sidecar_path
-    from qcpt.utils.io import atomic_write, write_json
+    from qcpt.utils.io import write_json, write_jsonl
 
     settings = _validated(
         ConsistencySettings,
@@ -303,9 +302,7 @@ def filter_queries_command(
     kept, counts = consistency_filter(
         records, load_passages(passages, data_dir), settings, show_progress=not quiet
     )
-    with atomic_write(output) as handle:
-        for pid, texts in kept.items():
-            handle.write(json.dumps({"_id": pid, "queries": texts}, ensure_ascii=False) + "\n")
+    write_jsonl(output, ({"_id": pid, "queries": texts} for pid, texts in kept.items()))
     meta = read_sidecar(queries)
     meta["consistency_filter"] = {**settings.model_dump(), "counts": dict(counts)}
     meta["filtered_from"] = str(Path(queries).resolve())

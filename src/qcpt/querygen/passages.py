@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from qcpt.data import Document, iter_corpus
 from qcpt.data._lines import file_format, id_field, iter_lines, parse_json_object, text_field
 from qcpt.errors import DataFormatError, QcptError
-from qcpt.utils.io import atomic_write
+from qcpt.utils.io import write_jsonl
 
 DEFAULT_TOKENIZER = "all-MiniLM-L6-v2"
 _ABBREVIATIONS = set(
@@ -194,14 +194,7 @@ def passages_as_is(documents: Iterable[Document]) -> Iterator[Passage]:
 
 def write_passages(path: str | Path, passages: Iterable[Passage]) -> int:
     """Write passages jsonl atomically; returns the number written."""
-    import json
-
-    count = 0
-    with atomic_write(path) as handle:
-        for passage in passages:
-            handle.write(json.dumps(passage.to_json(), ensure_ascii=False) + "\n")
-            count += 1
-    return count
+    return write_jsonl(path, (passage.to_json() for passage in passages))
 
 
 def iter_passages(path: str | Path) -> Iterator[Passage]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from qcpt.data._lines import iter_lines, json_type_name, parse_json_object
 from qcpt.errors import DataFormatError, QcptError
-from qcpt.utils.io import atomic_write, write_json
+from qcpt.utils.io import write_json, write_jsonl
 
 FORMAT = "qcpt-generated-queries/1"
 _SHARD_NAME = re.compile(r"\.shard-(\d+)-of-(\d+)\.jsonl$")
@@ -215,10 +215,7 @@ def merge_shards(output: str | Path, passage_order: Sequence[str]) -> Counter:
     counts: Counter = Counter()
     for meta in metas:
         counts.update(meta.get("counts", {}))
-    with atomic_write(output) as handle:
-        for pid in passage_order:
-            handle.write(json.dumps({"_id": pid, "queries": records[pid]}, ensure_ascii=False))
-            handle.write("\n")
+    write_jsonl(output, ({"_id": pid, "queries": records[pid]} for pid in passage_order))
     info = {k: v for k, v in metas[0].items() if k not in ("complete", "written", "counts")}
     info["settings"] = {**base, "shard": None}
     write_json(

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,16 @@ def write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
         json.dump(obj, handle, indent=indent, ensure_ascii=False)
         handle.write("\n")
     return Path(path)
+
+
+def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
+    """Write one JSON object per line atomically (UTF-8, not ASCII-escaped); returns the count."""
+    count = 0
+    with atomic_write(path) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
 
 
 def write_text(path: str | Path, text: str) -> Path:
