@@ -23,6 +23,7 @@ def _register() -> None:
     from qcpt.evaluation.cli import evaluate_command
     from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
     from qcpt.pipeline.cli import demo_command, eval_model_command
+    from qcpt.pretrain.cli import pretrain_command
     from qcpt.querygen.cli import (
         filter_queries_command,
         generate_queries_command,
@@ -43,6 +44,7 @@ def _register() -> None:
     app.command("build-train")(build_train_command)
     app.command("mine")(mine_command)
     app.command("finetune")(finetune_command)
+    app.command("pretrain")(pretrain_command)
     app.command("split-passages")(split_passages_command)
     app.command("generate-queries")(generate_queries_command)
     app.command("merge-queries")(merge_queries_command)

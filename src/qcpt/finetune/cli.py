@@ -147,7 +147,7 @@ def finetune_command(
     from qcpt.evaluation import metrics_table
     from qcpt.finetune.config import FinetuneConfig
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
-    from qcpt.finetune.training import distributed_state
+    from qcpt.utils.training import distributed_state
 
     overrides = {
         "dataset": dataset, "data_dir": str(data_dir) if data_dir else None,

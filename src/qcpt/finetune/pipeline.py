@@ -37,11 +37,12 @@ from qcpt.errors import QcptError
 from qcpt.evaluation import metrics_markdown, write_run
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_groups
-from qcpt.finetune.training import distributed_state, train_bi_encoder
+from qcpt.finetune.training import train_bi_encoder
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 from qcpt.retrieval.export import file_fingerprint
 from qcpt.retrieval.models import read_model_defaults, resolve_model
 from qcpt.utils.io import write_json, write_text
+from qcpt.utils.training import distributed_state
 
 logger = logging.getLogger(__name__)
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer
 
 from qcpt.finetune.losses import contrastive_loss
+from qcpt.utils.training import all_gather_with_grad, epoch_setter, is_distributed
 
 
 def global_contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.Tensor,
@@ -28,30 +29,11 @@ def global_contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.
     incomplete batch).
     """
     query_offset = 0
-    if cross_process and dist.is_available() and dist.is_initialized() \
-            and dist.get_world_size() > 1:
-        passage_vectors = torch.cat(_AllGatherWithGrad.apply(passage_vectors.contiguous()))
+    if cross_process and is_distributed():
+        passage_vectors = all_gather_with_grad(passage_vectors)
         query_offset = dist.get_rank() * len(query_vectors)
     return contrastive_loss(query_vectors, passage_vectors, group_size, temperature,
                             query_offset)
-
-
-class _AllGatherWithGrad(torch.autograd.Function):
-    """``all_gather`` whose backward returns to each process the gradient of its own tensor,
-    summed over the losses of all processes (what ``torch.distributed.nn.functional.all_gather``
-    does; that one is deprecated from torch 2.13). ``all_reduce`` also works with gloo."""
-
-    @staticmethod
-    def forward(ctx, tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        gathered = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
-        dist.all_gather(gathered, tensor)
-        return tuple(gathered)
-
-    @staticmethod
-    def backward(ctx, *grads: torch.Tensor) -> torch.Tensor:
-        stacked = torch.stack(grads)
-        dist.all_reduce(stacked)
-        return stacked[dist.get_rank()]
 
 
 class BiEncoderTrainer(Trainer):
@@ -70,7 +52,7 @@ class BiEncoderTrainer(Trainer):
         self.group_size = group_size
         self.temperature = temperature
         self.cross_process_negatives = cross_process_negatives
-        self.add_callback(_EpochSetter(self.train_dataset))
+        self.add_callback(epoch_setter(self.train_dataset))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         query_vectors, passage_vectors = model(**inputs)
@@ -83,14 +65,3 @@ class BiEncoderTrainer(Trainer):
         with torch.no_grad(), self.compute_loss_context_manager():
             loss = self.compute_loss(model, inputs)
         return loss.detach(), None, None
-
-
-class _EpochSetter(TrainerCallback):
-    """Tells the dataset which epoch starts, so each epoch draws other negatives."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def on_epoch_begin(self, args, state, control, **kwargs):
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(int(state.epoch + 1e-6))

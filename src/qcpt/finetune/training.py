@@ -4,77 +4,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from qcpt.finetune.config import EncoderConfig, TrainingConfig
+from qcpt.utils.training import checkpoint_to_resume, distributed_state, training_arguments
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
-# main-process-only work (mining, evaluation) runs between collective calls: be patient
-DISTRIBUTED_TIMEOUT = timedelta(hours=8)
-
-
-def no_accelerator() -> bool:
-    """True on a machine without CUDA, MPS or XPU: processes then train on CPUs (gloo)."""
-    import torch
-
-    xpu = getattr(torch, "xpu", None)
-    return not (torch.cuda.is_available() or torch.backends.mps.is_available()
-                or (xpu is not None and xpu.is_available()))
-
-
-def distributed_state():
-    """accelerate's ``PartialState``: one process, or the torchrun / accelerate group.
-
-    Without an accelerator it is created for CPUs, which is what makes several processes form
-    a gloo group (accelerate only does so when asked for CPUs).
-    """
-    from accelerate import PartialState
-
-    return PartialState(cpu=no_accelerator(), timeout=DISTRIBUTED_TIMEOUT)
-
-
-def training_arguments(training: TrainingConfig, output_dir: str | Path, *,
-                       with_dev: bool, show_progress: bool = True):
-    """``TrainingArguments`` for :class:`~qcpt.finetune.trainer.BiEncoderTrainer`."""
-    import torch
-    from transformers import TrainingArguments
-
-    return TrainingArguments(
-        output_dir=str(output_dir),
-        per_device_train_batch_size=training.batch_size,
-        per_device_eval_batch_size=training.batch_size,
-        gradient_accumulation_steps=training.gradient_accumulation_steps,
-        num_train_epochs=training.epochs,
-        max_steps=training.max_steps,
-        learning_rate=training.learning_rate,
-        warmup_steps=training.warmup_ratio,
-        weight_decay=training.weight_decay,
-        max_grad_norm=training.max_grad_norm,
-        use_cpu=no_accelerator(),  # CPU bf16 autocast and CPU process groups need it
-        bf16=training.precision == "bf16",
-        fp16=training.precision == "fp16",
-        activation_checkpointing=training.gradient_checkpointing,
-        logging_steps=training.logging_steps,
-        save_strategy="steps",
-        save_steps=training.save_steps,
-        save_total_limit=training.save_total_limit,
-        eval_strategy="steps" if with_dev else "no",
-        eval_steps=training.eval_steps or training.save_steps,
-        dataloader_drop_last=True,  # equal batches on every process (cross-process negatives)
-        dataloader_num_workers=training.dataloader_num_workers,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        remove_unused_columns=False,  # the collator reads "query" and "passages"
-        ddp_find_unused_parameters=False,
-        ddp_timeout=int(DISTRIBUTED_TIMEOUT.total_seconds()),
-        deepspeed=training.deepspeed,
-        seed=training.seed,
-        report_to="none",
-        disable_tqdm=not show_progress,
-    )
 
 
 def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str | Path, *,
@@ -92,7 +30,6 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
     only the main one writes the artefact.
     """
     from transformers import AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
 
     from qcpt.finetune.collator import GroupCollator
     from qcpt.finetune.dataset import GroupsDataset
@@ -103,14 +40,7 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
     output_dir = Path(output_dir)
     checkpoints = output_dir / CHECKPOINTS_DIR
     state = distributed_state()
-    last_checkpoint = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if last_checkpoint and not resume:
-        if state.is_main_process:
-            logger.info("starting afresh: removing the checkpoints of an earlier run in %s "
-                        "(pass --resume to continue from them)", checkpoints)
-            shutil.rmtree(checkpoints)
-        state.wait_for_everyone()
-        last_checkpoint = None
+    last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
     args = training_arguments(training, checkpoints, with_dev=dev_groups_path is not None,
                               show_progress=show_progress)
     tokenizer = AutoTokenizer.from_pretrained(init_model)
@@ -127,8 +57,6 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
         group_size=training.group_size, temperature=training.temperature,
         cross_process_negatives=training.cross_device_negatives,
     )
-    if last_checkpoint:
-        logger.info("resuming from %s", last_checkpoint)
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
     state_dict = None
     if trainer.is_deepspeed_enabled:  # gather ZeRO-partitioned weights on every process

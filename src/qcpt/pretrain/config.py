@@ -1,0 +1,107 @@
+"""Pre-training recipes (contrastive coCondenser / generative CoT-MAE) as pydantic models.
+
+Defaults follow the papers where they apply: whole-word masking 15 % (contrastive) or 30 %
+(generative encoder), Condenser head of 2 layers on the middle layer, InfoNCE without
+temperature, autoregressive decoder of 1 block with a window of 3, lr 1e-4, max length 144.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from qcpt.utils.config import Section, dump_config, load_config
+from qcpt.utils.training import TrainerSettings
+
+
+class DataConfig(Section):
+    """Passages to pre-train on and where their contexts come from."""
+
+    passages: str = Field(description="passages jsonl (split-passages), corpus file, or dataset")
+    data_dir: str | None = None
+    queries: str | None = Field(None, description="generated-queries jsonl (query context)")
+    context: str = Field("query", description="query | span-random | span-nearby | "
+                         "span-overlap | span (= span-random) or a weighted mixture such as "
+                         "'query:0.5,span-random:0.5'")
+    with_title: bool = Field(False, description="prepend the document title to every passage")
+
+
+class ModelConfig(Section):
+    """The encoder to start from and how its vector is read."""
+
+    model: str = Field("bert-base-uncased", description="checkpoint folder, hub id or a qcpt "
+                       "artefact; an MLM head is created when it has none")
+    pooling: Literal["cls", "mean"] | None = Field(
+        None, description="default: the checkpoint's own (sentence-transformers / qcpt.json), "
+        "else cls (the paper)")
+    normalize: bool | None = Field(None, description="L2-normalise vectors in the contrastive "
+                                   "loss; default: the checkpoint's own")
+    passage_max_length: int = Field(144, gt=2)
+    context_max_length: int = Field(144, gt=2, description="contexts are padded per batch, so "
+                                    "short queries cost what they are")
+    title_separator: str = " "
+
+
+class ContrastiveConfig(Section):
+    """coCondenser: Condenser head MLM + late MLM + InfoNCE over passages and contexts."""
+
+    mask_rate: float = Field(0.15, gt=0, lt=1, description="whole-word masking rate")
+    skip_from: int | None = Field(None, ge=1, description="layer whose token states feed the "
+                                  "head; default: half the depth")
+    head_layers: int = Field(2, ge=1)
+    late_mlm: bool = Field(True, description="also the backbone's own MLM loss")
+    temperature: float = Field(1.0, gt=0, description="scores / temperature; 1 = the authors' "
+                               "raw dot product, ~0.05 for normalised vectors")
+    contrastive_weight: float = Field(1.0, ge=0)
+    cross_process_negatives: bool = True
+    chunk_size: int | None = Field(None, gt=0, description="GradCache: pairs per forward chunk "
+                                   "(exact gradients of the whole batch in chunk-sized memory)")
+
+
+class GenerativeConfig(Section):
+    """CoT-MAE: masked encoder + a shallow decoder that reconstructs the context."""
+
+    mask_rate: float = Field(0.30, gt=0, lt=1, description="encoder whole-word masking rate")
+    decoder: Literal["autoregressive", "masked"] = "autoregressive"
+    decoder_layers: int = Field(1, ge=1)
+    attn_window: int = Field(3, ge=1, description="autoregressive: previous tokens each "
+                             "position sees (besides position 0 and itself)")
+    decoder_mask_rate: float = Field(0.45, gt=0, lt=1, description="masked decoder: context "
+                                     "masking rate")
+    decoder_weight: float = Field(1.0, ge=0)
+    symmetric: bool | None = Field(None, description="encode both sides and decode each from "
+                                   "the other (original CoT-MAE); default: when every context "
+                                   "is a span")
+
+
+class PretrainTrainingConfig(TrainerSettings):
+    """Optimisation of a pre-training run (one Hugging Face Trainer run)."""
+
+    learning_rate: float = Field(1e-4, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    batch_size: int = Field(32, gt=0, description="passages (pairs) per device and step")
+    weight_decay: float = Field(0.01, ge=0)
+    logging_steps: int = Field(5, gt=0)
+
+
+class PretrainConfig(Section):
+    """A complete pre-training recipe."""
+
+    objective: Literal["contrastive", "generative"] = "contrastive"
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    contrastive: ContrastiveConfig = ContrastiveConfig()
+    generative: GenerativeConfig = GenerativeConfig()
+    training: PretrainTrainingConfig = PretrainTrainingConfig()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path | None, overrides: dict[str, Any] | None = None
+                  ) -> PretrainConfig:
+        """Load a YAML recipe (or none) and apply dotted ``overrides`` (see ``load_config``)."""
+        return load_config(cls, path, overrides, "pre-training config")
+
+    def to_yaml(self) -> str:
+        """The recipe as YAML (what ``from_yaml`` reads back)."""
+        return dump_config(self)

@@ -1,0 +1,175 @@
+"""The context of a passage: a generated query or another span of its document.
+
+Context kinds:
+
+- ``query``: one of the passage's generated queries, drawn uniformly (query-as-context);
+- ``span-random``: another passage of the same document (coCondenser / CoT-MAE);
+- ``span-nearby``: the previous or next passage of the document;
+- ``span-overlap``: a window of the document's words as long as the passage, shifted by up to
+  half its length so that it overlaps it.
+
+A spec is one kind or a weighted mixture (``"query:0.5,span-random:0.5"``); for each passage
+and epoch a kind is drawn by weight, then the context is drawn, both from a generator seeded by
+(seed, epoch, passage), so runs are reproducible and every epoch sees other contexts.
+
+Fallbacks, when a passage lacks the drawn kind: ``query`` without generated queries falls back
+to ``span-random``; ``span-random`` / ``span-nearby`` in a single-passage document fall back to
+``span-overlap``, which always exists (in a single-passage document it is a random window of
+50-99 % of the passage's words). Counts are in :meth:`ContextSampler.fallback_counts`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qcpt.errors import QcptError
+
+KINDS = ("query", "span-random", "span-nearby", "span-overlap")
+_ALIASES = {"span": "span-random", "random": "span-random", "nearby": "span-nearby",
+            "overlap": "span-overlap", "queries": "query"}
+_FALLBACK = {"query": "span-random", "span-random": "span-overlap",
+             "span-nearby": "span-overlap"}
+
+
+@dataclass(frozen=True)
+class ContextSpec:
+    """Context kinds and their probabilities (summing to 1)."""
+
+    kinds: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    @classmethod
+    def parse(cls, spec: str) -> ContextSpec:
+        """``"query"``, ``"span"`` or ``"query:0.5,span-random:0.5"`` (weights are normalised)."""
+        kinds, weights = [], []
+        for part in (p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            name, _, weight = part.partition(":")
+            name = _ALIASES.get(name.strip().lower(), name.strip().lower())
+            if name not in KINDS:
+                raise QcptError(f"unknown context kind {name!r} in {spec!r}; use one of "
+                                f"{', '.join(KINDS)} (or span = span-random)")
+            try:
+                value = float(weight) if weight else 1.0
+            except ValueError as error:
+                raise QcptError(f"bad weight {weight!r} for {name} in {spec!r}") from error
+            if value < 0:
+                raise QcptError(f"negative weight for {name} in {spec!r}")
+            if name in kinds:
+                raise QcptError(f"context kind {name} given twice in {spec!r}")
+            kinds.append(name)
+            weights.append(value)
+        total = sum(weights)
+        if not kinds or total <= 0:
+            raise QcptError(f"context spec {spec!r} names no kind with a positive weight")
+        return cls(tuple(kinds), tuple(w / total for w in weights))
+
+    @property
+    def uses_queries(self) -> bool:
+        return "query" in self.kinds
+
+    @property
+    def spans_only(self) -> bool:
+        return not self.uses_queries
+
+    def __str__(self) -> str:
+        if len(self.kinds) == 1:
+            return self.kinds[0]
+        return ",".join(f"{k}:{w:g}" for k, w in zip(self.kinds, self.weights, strict=True))
+
+
+class ContextSampler:
+    """Draws the context of passage ``i`` in epoch ``e`` (see the module docstring).
+
+    Inputs: passage texts with their document ids in document order (as ``split-passages``
+    writes them), the generated queries of each passage (empty lists where none), the spec and
+    a seed.
+    """
+
+    def __init__(self, texts: Sequence[str], doc_ids: Sequence[str],
+                 queries: Sequence[Sequence[str]], spec: ContextSpec, seed: int = 42):
+        if not (len(texts) == len(doc_ids) == len(queries)):
+            raise ValueError("texts, doc_ids and queries must have one entry per passage")
+        self.texts = texts
+        self.queries = queries
+        self.spec = spec
+        self.seed = seed
+        members: dict[str, list[int]] = {}
+        for index, doc_id in enumerate(doc_ids):
+            members.setdefault(doc_id, []).append(index)
+        self._siblings = [members[doc_id] for doc_id in doc_ids]
+        self._words = [text.split() for text in texts]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def available(self, index: int, kind: str) -> bool:
+        """Whether passage ``index`` has a context of ``kind``."""
+        if kind == "query":
+            return len(self.queries[index]) > 0
+        if kind in ("span-random", "span-nearby"):
+            return len(self._siblings[index]) > 1
+        return True
+
+    def resolve_kind(self, index: int, kind: str) -> str:
+        """``kind`` or, where passage ``index`` lacks it, the documented fallback."""
+        while not self.available(index, kind):
+            kind = _FALLBACK[kind]
+        return kind
+
+    def fallback_counts(self) -> dict[str, Counter]:
+        """Per requested kind of the spec: how many passages fall back to which kind."""
+        counts: dict[str, Counter] = {}
+        for kind in self.spec.kinds:
+            used = Counter(self.resolve_kind(i, kind) for i in range(len(self)))
+            used.pop(kind, None)
+            counts[kind] = used
+        return counts
+
+    def draw(self, index: int, epoch: int = 0) -> tuple[str, str]:
+        """``(context text, kind used)`` of passage ``index`` in ``epoch``."""
+        rng = np.random.default_rng((self.seed, epoch, index))
+        if len(self.spec.kinds) == 1:
+            kind = self.spec.kinds[0]
+        else:
+            kind = self.spec.kinds[int(rng.choice(len(self.spec.kinds), p=self.spec.weights))]
+        kind = self.resolve_kind(index, kind)
+        if kind == "query":
+            options = self.queries[index]
+            return options[int(rng.integers(len(options)))], kind
+        siblings = self._siblings[index]
+        if kind == "span-random":
+            others = [j for j in siblings if j != index]
+            return self.texts[others[int(rng.integers(len(others)))]], kind
+        if kind == "span-nearby":
+            position = siblings.index(index)
+            neighbours = [siblings[p] for p in (position - 1, position + 1)
+                          if 0 <= p < len(siblings)]
+            return self.texts[neighbours[int(rng.integers(len(neighbours)))]], kind
+        return self._overlapping_window(index, rng), kind
+
+    def _overlapping_window(self, index: int, rng: np.random.Generator) -> str:
+        siblings = self._siblings[index]
+        words: list[str] = []
+        start = 0
+        for j in siblings:
+            if j == index:
+                start = len(words)
+            words.extend(self._words[j])
+        length = len(self._words[index])
+        if length < 2:
+            return self.texts[index]
+        if len(words) == length:  # single-passage document: a shorter window inside it
+            size = int(rng.integers((length + 1) // 2, length))
+            offset = int(rng.integers(0, length - size + 1))
+            return " ".join(words[offset:offset + size])
+        low = max(0, start - length // 2)
+        high = min(len(words) - length, start + length // 2)
+        offsets = [o for o in range(low, high + 1) if o != start] or [start]
+        offset = offsets[int(rng.integers(len(offsets)))]
+        return " ".join(words[offset:offset + length])

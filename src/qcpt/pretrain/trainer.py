@@ -1,0 +1,227 @@
+"""Hugging Face ``Trainer`` for context pre-training: weighted loss terms, GradCache, term logs.
+
+Token-level terms (MLM, decoder) are normalised by the target count of the *global* batch
+(counts are all-reduced, then multiplied back by the world size because DDP averages
+gradients), so one process and N processes on the same global batch give the same loss and
+update, and so do GradCache chunks. The contrastive term is
+:func:`~qcpt.pretrain.losses.pair_infonce` over the vectors of all processes.
+
+GradCache (``chunk_size``): the vectors of the whole batch are first computed without a graph,
+chunk by chunk; the contrastive loss and its gradient with respect to those vectors follow;
+then each chunk is re-run with a graph (same dropout, by restoring the random state) and
+back-propagates ``vectors . d(loss)/d(vectors)`` plus its MLM terms. The parameter gradients
+equal the full-batch ones while only a chunk's activations are held in memory.
+Reference: Gao et al., "Scaling Deep Contrastive Learning Batch Size under Memory Limited
+Setup" (2021); Gao & Callan 2022 (coCondenser used it at batch 2048, chunks of 64).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import defaultdict
+
+import torch
+import torch.distributed as dist
+from transformers import Trainer
+
+from qcpt.pretrain.losses import pair_infonce
+from qcpt.utils.training import epoch_setter, is_distributed
+
+WEIGHTS_FILE = "model.safetensors"
+
+
+def global_mean_count(count: torch.Tensor) -> torch.Tensor:
+    """The per-process mean of ``count`` over all processes (itself outside a process group),
+    at least 1: the divisor that turns a local sum into a share of the global mean."""
+    total = count.detach().float().clone()
+    if is_distributed():
+        dist.all_reduce(total)
+        total = total / dist.get_world_size()
+    return total.clamp(min=1.0)
+
+
+class PretrainTrainer(Trainer):
+    """``Trainer`` over a :class:`~qcpt.pretrain.condenser.CoCondenserModel` or
+    :class:`~qcpt.pretrain.cotmae.CotMaeModel` (given as ``model``).
+
+    ``term_weights`` maps the model's token-level terms (``mlm``, ``head_mlm``, ``decoder``) to
+    their weights; ``contrastive_weight`` > 0 adds InfoNCE between ``passage_vectors`` and
+    ``context_vectors`` at ``temperature``. Every term is logged as ``loss_<name>``.
+    """
+
+    loss_is_scaled_for_ga = False  # a per-micro-batch mean: the Trainer divides it
+
+    def __init__(self, *args, term_weights: dict[str, float], contrastive_weight: float = 0.0,
+                 temperature: float = 1.0, cross_process_negatives: bool = True,
+                 chunk_size: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.term_weights = term_weights
+        self.contrastive_weight = contrastive_weight
+        self.temperature = temperature
+        self.cross_process_negatives = cross_process_negatives
+        self.chunk_size = chunk_size
+        self._term_sums: dict[str, float] = defaultdict(float)
+        self._term_batches = 0
+        self.add_callback(epoch_setter(self.train_dataset))
+
+    # -- the loss ----------------------------------------------------------------------------
+
+    def _token_terms(self, output: dict, counts: dict[str, torch.Tensor] | None = None
+                     ) -> dict[str, torch.Tensor]:
+        terms = {}
+        for name in self.term_weights:
+            if name in output:
+                count = counts[name] if counts is not None else output[f"{name}_count"]
+                terms[name] = output[name] / global_mean_count(count)
+        return terms
+
+    def _contrastive(self, passage_vectors, context_vectors) -> torch.Tensor:
+        return pair_infonce(passage_vectors, context_vectors, self.temperature,
+                            self.cross_process_negatives)
+
+    def _total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        weights = {**self.term_weights, "contrastive": self.contrastive_weight}
+        return sum(weights[name] * value for name, value in terms.items())
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        output = model(**inputs)
+        terms = self._token_terms(output)
+        if self.contrastive_weight > 0:
+            terms["contrastive"] = self._contrastive(output["passage_vectors"],
+                                                     output["context_vectors"])
+        self._record(terms)
+        loss = self._total(terms)
+        return (loss, output) if return_outputs else loss
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if not self.chunk_size or self.contrastive_weight <= 0:
+            return super().training_step(model, inputs, num_items_in_batch)
+        model.train()
+        inputs = self._prepare_inputs(inputs)
+        return self._gradcache_step(model, inputs)
+
+    def _gradcache_step(self, model, inputs) -> torch.Tensor:
+        scale = 1.0 / self.current_gradient_accumulation_steps
+        chunks = split_pairs(inputs, self.chunk_size)
+        states, passage_vectors, context_vectors = [], [], []
+        with torch.no_grad():  # 1. every vector of the batch, no graph
+            for chunk in chunks:
+                states.append(RandomState.capture())
+                with self.compute_loss_context_manager():
+                    output = model(**chunk, with_mlm=False)
+                passage_vectors.append(output["passage_vectors"])
+                context_vectors.append(output["context_vectors"])
+        passages = torch.cat(passage_vectors).float().requires_grad_()
+        contexts = torch.cat(context_vectors).float().requires_grad_()
+        contrastive = self._contrastive(passages, contexts)  # 2. loss and d(loss)/d(vectors)
+        (self.contrastive_weight * scale * contrastive).backward()
+        counts = {name: sum(((side["labels"] != -100).sum() for side in
+                             (inputs["passage"], inputs["context"])), torch.tensor(0))
+                  for name in ("mlm", "head_mlm")}
+        totals: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
+        start = 0
+        for index, chunk in enumerate(chunks):  # 3. each chunk again, with its graph
+            rows = slice(start, start + len(chunk["passage"]["input_ids"]))
+            start = rows.stop
+            last = index == len(chunks) - 1
+            sync = contextlib.nullcontext() if last else self.accelerator.no_sync(model)
+            with sync, states[index].restored():
+                with self.compute_loss_context_manager():
+                    output = model(**chunk)
+                    terms = self._token_terms(output, counts)
+                    surrogate = (
+                        (output["passage_vectors"].float() * passages.grad[rows]).sum()
+                        + (output["context_vectors"].float() * contexts.grad[rows]).sum()
+                        + scale * self._total(terms))
+                self.accelerator.backward(surrogate)
+            for name, value in terms.items():
+                totals[name] = totals[name] + value.detach().cpu()
+        terms = {**totals, "contrastive": contrastive.detach().cpu()}
+        self._record(terms)
+        return (self._total(terms) * scale).to(self.args.device)
+
+    # -- logging and checkpoints -----------------------------------------------------------
+
+    def _record(self, terms: dict[str, torch.Tensor]) -> None:
+        if not self.model.training:
+            return
+        for name, value in terms.items():
+            self._term_sums[name] += float(value.detach())
+        self._term_batches += 1
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._term_batches:
+            names = sorted(self._term_sums)
+            values = torch.tensor([self._term_sums[n] / self._term_batches for n in names],
+                                  device=self.args.device)
+            if is_distributed():
+                dist.all_reduce(values)
+                values /= dist.get_world_size()
+            logs.update({f"loss_{n}": round(float(v), 4) for n, v in zip(names, values,
+                                                                          strict=True)})
+            self._term_sums.clear()
+            self._term_batches = 0
+        super().log(logs, start_time)
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        # the MLM head is tied to the word embeddings: safetensors' save_model stores shared
+        # tensors once (save_file refuses them)
+        from safetensors.torch import save_model
+
+        output_dir = output_dir or self.args.output_dir
+        if not self.args.should_save:
+            return
+        os.makedirs(output_dir, exist_ok=True)
+        save_model(self.accelerator.unwrap_model(self.model), os.path.join(output_dir,
+                                                                           WEIGHTS_FILE))
+        torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        from safetensors.torch import load_model
+
+        load_model(model or self.accelerator.unwrap_model(self.model),
+                   os.path.join(resume_from_checkpoint, WEIGHTS_FILE), device="cpu")
+
+
+def split_pairs(inputs: dict[str, dict[str, torch.Tensor]], chunk_size: int
+                ) -> list[dict[str, dict[str, torch.Tensor]]]:
+    """Cut a pair batch into chunks of ``chunk_size`` rows, each side trimmed to its chunk's
+    longest text (right padding)."""
+    rows = len(inputs["passage"]["input_ids"])
+    chunks = []
+    for start in range(0, rows, chunk_size):
+        chunk = {}
+        for side, tokens in inputs.items():
+            part = {name: value[start:start + chunk_size] for name, value in tokens.items()}
+            length = int(part["attention_mask"].sum(1).max())
+            chunk[side] = {name: value[:, :length] for name, value in part.items()}
+        chunks.append(chunk)
+    return chunks
+
+
+class RandomState:
+    """The CPU and current-GPU random states, to replay a chunk with the same dropout."""
+
+    def __init__(self, cpu: torch.Tensor, cuda: torch.Tensor | None):
+        self.cpu, self.cuda = cpu, cuda
+
+    @classmethod
+    def capture(cls) -> RandomState:
+        cuda = torch.cuda.get_rng_state() if torch.cuda.is_initialized() else None
+        return cls(torch.get_rng_state(), cuda)
+
+    @contextlib.contextmanager
+    def restored(self):
+        """Run the block from this state; the outer random stream continues unchanged."""
+        cpu_now = torch.get_rng_state()
+        cuda_now = torch.cuda.get_rng_state() if self.cuda is not None else None
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state(self.cuda)
+        try:
+            yield
+        finally:
+            torch.set_rng_state(cpu_now)
+            if cuda_now is not None:
+                torch.cuda.set_rng_state(cuda_now)

@@ -1,0 +1,167 @@
+"""One pre-training run: passages + contexts -> an encoder artefact, its logs and loss curves.
+
+Output folder::
+
+    model/             the encoder only (HF checkpoint + tokenizer + sentence-transformers files
+                       + qcpt.json with the recipe, data fingerprints and steps)
+    checkpoints/       Trainer checkpoints (with head / decoder and optimizer) for --resume
+    config.yaml        the recipe as run
+    train_log.json     Trainer log history (loss terms per logging step) + run summary
+    loss_curves.png    one panel per loss term
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from qcpt.pretrain.config import PretrainConfig
+from qcpt.utils.io import write_json, write_text
+from qcpt.utils.training import checkpoint_to_resume, distributed_state, training_arguments
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINTS_DIR = "checkpoints"
+
+
+def resolved_symmetric(config: PretrainConfig) -> bool:
+    """Whether the generative objective encodes both sides (default: span-only contexts)."""
+    from qcpt.pretrain.contexts import ContextSpec
+
+    if config.generative.symmetric is not None:
+        return config.generative.symmetric
+    return ContextSpec.parse(config.data.context).spans_only
+
+
+def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool):
+    """The objective's model around ``mlm_model`` and the trainer's loss settings."""
+    from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
+    from qcpt.pretrain.cotmae import CotMaeModel
+
+    if config.objective == "contrastive":
+        settings = config.contrastive
+        model = CoCondenserModel(CondenserModel(
+            mlm_model, pooling=pooling, normalize=normalize, skip_from=settings.skip_from,
+            head_layers=settings.head_layers, late_mlm=settings.late_mlm))
+        weights = {"head_mlm": 1.0, **({"mlm": 1.0} if settings.late_mlm else {})}
+        loss = {"term_weights": weights, "contrastive_weight": settings.contrastive_weight,
+                "temperature": settings.temperature,
+                "cross_process_negatives": settings.cross_process_negatives,
+                "chunk_size": settings.chunk_size}
+        return model, loss
+    settings = config.generative
+    model = CotMaeModel(mlm_model, pooling=pooling, decoder=settings.decoder,
+                        decoder_layers=settings.decoder_layers,
+                        attn_window=settings.attn_window, symmetric=resolved_symmetric(config))
+    return model, {"term_weights": {"mlm": 1.0, "decoder": settings.decoder_weight}}
+
+
+def build_collator(config: PretrainConfig, tokenizer, seed: int):
+    """The :class:`~qcpt.pretrain.collator.PairCollator` the objective needs."""
+    from qcpt.pretrain.collator import PairCollator
+
+    lengths = {"passage_max_length": config.model.passage_max_length,
+               "context_max_length": config.model.context_max_length}
+    if config.objective == "contrastive":
+        return PairCollator(tokenizer, **lengths, mask_rate=config.contrastive.mask_rate,
+                            encode_context=True, seed=seed)
+    symmetric = resolved_symmetric(config)
+    return PairCollator(tokenizer, **lengths, mask_rate=config.generative.mask_rate,
+                        encode_context=symmetric, decoder=config.generative.decoder,
+                        decoder_mask_rate=config.generative.decoder_mask_rate,
+                        decode_passage=symmetric, seed=seed)
+
+
+def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = False,
+             show_progress: bool = True) -> dict[str, Any]:
+    """Run ``config`` and write the output folder (see the module docstring).
+
+    Every process of a distributed run (torchrun / accelerate launch) calls this; only the
+    main one writes files. Returns the run summary (steps, runtime, pairs per second, final
+    loss terms, where the model is).
+    """
+    from transformers import AutoTokenizer
+
+    from qcpt.pretrain.curves import plot_loss_curves
+    from qcpt.pretrain.dataset import load_pairs_dataset
+    from qcpt.pretrain.modeling import backbone_of, load_mlm_model
+    from qcpt.pretrain.trainer import PretrainTrainer
+    from qcpt.retrieval.export import file_fingerprint, save_encoder_artifact
+    from qcpt.retrieval.models import read_model_defaults, resolve_model
+
+    output_dir = Path(output_dir)
+    state = distributed_state()
+    init_model = resolve_model(config.model.model)
+    defaults = read_model_defaults(init_model)
+    pooling = config.model.pooling or defaults.get("pooling", "cls")
+    normalize = config.model.normalize if config.model.normalize is not None \
+        else bool(defaults.get("normalize", False))
+    dataset = load_pairs_dataset(
+        config.data.passages, config.data.queries, config.data.context,
+        seed=config.training.seed, with_title=config.data.with_title,
+        title_separator=config.model.title_separator, data_dir=config.data.data_dir)
+    checkpoints = output_dir / CHECKPOINTS_DIR
+    last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
+    if state.is_main_process:
+        write_text(output_dir / "config.yaml", config.to_yaml())
+    tokenizer = AutoTokenizer.from_pretrained(init_model)
+    mlm_model = load_mlm_model(init_model)
+    model, loss_settings = build_model(config, mlm_model, pooling, normalize)
+    trainer = PretrainTrainer(
+        model=model,
+        args=training_arguments(config.training, checkpoints, show_progress=show_progress),
+        train_dataset=dataset,
+        data_collator=build_collator(config, tokenizer, config.training.seed),
+        processing_class=tokenizer,
+        **loss_settings,
+    )
+    result = trainer.train(resume_from_checkpoint=last_checkpoint)
+    seconds = float(result.metrics.get("train_runtime", 0.0))
+    steps = trainer.state.global_step
+    global_batch = (config.training.batch_size * config.training.gradient_accumulation_steps
+                    * state.num_processes)
+    summary = {
+        "objective": config.objective, "context": config.data.context,
+        "steps": steps, "global_batch": global_batch, "train_seconds": round(seconds, 1),
+        "pairs_per_second": round(steps * global_batch / seconds, 2) if seconds else None,
+        "pooling": pooling, "normalize": normalize, "init_model": config.model.model,
+        "final_losses": {k: v for k, v in _last_log(trainer.state.log_history).items()
+                         if k == "loss" or k.startswith("loss_")},
+        "trainer_metrics": result.metrics,
+        "model": str(output_dir / "model"),
+    }
+    if state.is_main_process:
+        data = {"passages": _fingerprint(config.data.passages, file_fingerprint)}
+        if config.data.queries:
+            data["queries"] = _fingerprint(config.data.queries, file_fingerprint)
+        save_encoder_artifact(
+            backbone_of(mlm_model), tokenizer, output_dir / "model", pooling=pooling,
+            normalize=normalize, query_max_length=min(32, config.model.context_max_length),
+            passage_max_length=config.model.passage_max_length,
+            title_separator=config.model.title_separator,
+            recipe={"stage": "pretrain", **config.model_dump(mode="json")}, data=data,
+            steps=steps)
+        write_json(output_dir / "train_log.json",
+                   {"summary": summary, "log_history": trainer.state.log_history})
+        if any("loss" in entry for entry in trainer.state.log_history):
+            plot_loss_curves({f"{config.objective}, {config.data.context}":
+                              trainer.state.log_history}, output_dir / "loss_curves.png",
+                             title=f"qcpt pretrain ({config.model.model})")
+        if not config.training.keep_checkpoints:
+            shutil.rmtree(checkpoints, ignore_errors=True)
+    state.wait_for_everyone()
+    return summary
+
+
+def _last_log(log_history: list[dict]) -> dict:
+    for entry in reversed(log_history):
+        if "loss" in entry:
+            return entry
+    return {}
+
+
+def _fingerprint(source: str, fingerprint) -> dict[str, Any]:
+    path = Path(source)
+    return fingerprint(path) if path.is_file() else {"dataset": source}

@@ -1,0 +1,60 @@
+"""Recipes as pydantic models read from YAML, with dotted command-line overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from qcpt.errors import QcptError
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def load_config(cls: type[ConfigT], path: str | Path | None,
+                overrides: dict[str, Any] | None = None, what: str = "config") -> ConfigT:
+    """Read a YAML recipe (or none) into ``cls`` and apply ``overrides`` given as dotted keys.
+
+    ``{"training.max_steps": 10, "model.name": "x"}`` sets nested fields; ``None`` values are
+    ignored, so unset command-line options keep the recipe's values. Errors name the file and
+    every invalid field.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise QcptError(f"{path}: no such config file")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise QcptError(f"{path}: not valid YAML: {error}") from error
+        if not isinstance(data, dict):
+            raise QcptError(f"{path}: a config is a mapping of sections")
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        *parents, leaf = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    try:
+        return cls.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in error.errors())
+        where = f"{path}: " if path is not None else ""
+        raise QcptError(f"{where}bad {what}: {problems}") from error
+
+
+def dump_config(config: BaseModel) -> str:
+    """A config as YAML (what :func:`load_config` reads back)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,172 @@
+"""Plumbing shared by the training stages (pre-training, fine-tuning) on the Hugging Face Trainer.
+
+Optimisation settings common to every stage, ``TrainingArguments`` built from them, the process
+group (one process, torchrun or accelerate; gloo on CPU-only machines), an ``all_gather`` that
+passes gradients back, and the checkpoint-folder policy (resume or start afresh).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import torch
+import torch.distributed as dist
+from pydantic import Field
+
+from qcpt.utils.config import Section
+
+logger = logging.getLogger(__name__)
+
+# main-process-only work (mining, evaluation) runs between collective calls: be patient
+DISTRIBUTED_TIMEOUT = timedelta(hours=8)
+
+
+class TrainerSettings(Section):
+    """Optimisation settings every training stage shares (one Hugging Face Trainer run)."""
+
+    learning_rate: float = Field(2e-5, gt=0)
+    epochs: float = Field(3.0, gt=0)
+    max_steps: int = Field(-1, description="> 0: stop after this many steps (overrides epochs)")
+    batch_size: int = Field(8, gt=0, description="examples per device and step")
+    gradient_accumulation_steps: int = Field(1, gt=0, description="each micro-batch keeps its "
+                                             "own in-batch negatives")
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    gradient_checkpointing: bool = False
+    logging_steps: int = Field(10, gt=0)
+    save_steps: int = Field(500, gt=0, description="checkpoint every this many steps (resume)")
+    save_total_limit: int = Field(2, gt=0)
+    eval_steps: int | None = Field(None, gt=0, description="dev loss every this many steps "
+                                   "(needs dev data); default save_steps")
+    dataloader_num_workers: int = Field(0, ge=0)
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON config file")
+    seed: int = 42
+    keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints of a finished "
+                                   "run (they hold optimizer states)")
+
+
+def no_accelerator() -> bool:
+    """True on a machine without CUDA, MPS or XPU: processes then train on CPUs (gloo)."""
+    xpu = getattr(torch, "xpu", None)
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available()
+                or (xpu is not None and xpu.is_available()))
+
+
+def distributed_state():
+    """accelerate's ``PartialState``: one process, or the torchrun / accelerate group.
+
+    Without an accelerator it is created for CPUs, which is what makes several processes form
+    a gloo group (accelerate only does so when asked for CPUs).
+    """
+    from accelerate import PartialState
+
+    return PartialState(cpu=no_accelerator(), timeout=DISTRIBUTED_TIMEOUT)
+
+
+def training_arguments(training: TrainerSettings, output_dir: str | Path, *,
+                       with_dev: bool = False, show_progress: bool = True):
+    """``TrainingArguments`` for a qcpt Trainer subclass from the shared settings."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=training.batch_size,
+        per_device_eval_batch_size=training.batch_size,
+        gradient_accumulation_steps=training.gradient_accumulation_steps,
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps,
+        learning_rate=training.learning_rate,
+        warmup_steps=training.warmup_ratio,
+        weight_decay=training.weight_decay,
+        max_grad_norm=training.max_grad_norm,
+        use_cpu=no_accelerator(),  # CPU bf16 autocast and CPU process groups need it
+        bf16=training.precision == "bf16",
+        fp16=training.precision == "fp16",
+        activation_checkpointing=training.gradient_checkpointing,
+        logging_steps=training.logging_steps,
+        save_strategy="steps",
+        save_steps=training.save_steps,
+        save_total_limit=training.save_total_limit,
+        eval_strategy="steps" if with_dev else "no",
+        eval_steps=training.eval_steps or training.save_steps,
+        dataloader_drop_last=True,  # equal batches on every process (cross-process negatives)
+        dataloader_num_workers=training.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        remove_unused_columns=False,  # collators read their own keys
+        ddp_find_unused_parameters=False,
+        ddp_timeout=int(DISTRIBUTED_TIMEOUT.total_seconds()),
+        deepspeed=training.deepspeed,
+        seed=training.seed,
+        report_to="none",
+        disable_tqdm=not show_progress,
+    )
+
+
+def checkpoint_to_resume(checkpoints: Path, resume: bool, state) -> str | None:
+    """The last Trainer checkpoint in ``checkpoints`` when ``resume``; otherwise none.
+
+    Without ``resume`` the checkpoints of an earlier run are removed (by the main process), so a
+    new run never mixes with an old one.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last and not resume:
+        if state.is_main_process:
+            logger.info("starting afresh: removing the checkpoints of an earlier run in %s "
+                        "(pass --resume to continue from them)", checkpoints)
+            shutil.rmtree(checkpoints)
+        state.wait_for_everyone()
+        return None
+    if last:
+        logger.info("resuming from %s", last)
+    return last
+
+
+def is_distributed() -> bool:
+    """True inside an initialised process group of more than one process."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenation of ``tensor`` from every process, in rank order, differentiable.
+
+    The backward pass returns to each process the gradient of its own tensor summed over the
+    losses of all processes (what ``torch.distributed.nn.functional.all_gather`` does; that one
+    is deprecated from torch 2.13). Outside a process group it returns ``tensor``.
+    """
+    if not is_distributed():
+        return tensor
+    return torch.cat(_AllGatherWithGrad.apply(tensor.contiguous()))
+
+
+class _AllGatherWithGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        gathered = [torch.empty_like(tensor) for _ in range(dist.get_world_size())]
+        dist.all_gather(gathered, tensor)
+        return tuple(gathered)
+
+    @staticmethod
+    def backward(ctx, *grads: torch.Tensor) -> torch.Tensor:
+        stacked = torch.stack(grads)
+        dist.all_reduce(stacked)  # all_reduce also works with gloo (reduce_scatter does not)
+        return stacked[dist.get_rank()]
+
+
+def epoch_setter(dataset):
+    """A ``TrainerCallback`` that tells ``dataset.set_epoch`` which epoch starts."""
+    from transformers import TrainerCallback
+
+    class _EpochSetter(TrainerCallback):
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            if hasattr(dataset, "set_epoch"):
+                dataset.set_epoch(int(state.epoch + 1e-6))
+
+    return _EpochSetter()

@@ -1,0 +1,87 @@
+"""Context sampling: spec parsing, per-epoch draws, fallbacks, span kinds."""
+
+from __future__ import annotations
+
+import pytest
+
+from qcpt.errors import QcptError
+from qcpt.pretrain.contexts import ContextSampler, ContextSpec
+from qcpt.pretrain.dataset import load_pairs_dataset
+
+
+def test_spec_parses_kinds_aliases_and_normalises_weights():
+    assert ContextSpec.parse("query").kinds == ("query",)
+    assert ContextSpec.parse("span").kinds == ("span-random",)
+    mixed = ContextSpec.parse("query:3, span-nearby:1")
+    assert mixed.kinds == ("query", "span-nearby")
+    assert mixed.weights == pytest.approx((0.75, 0.25))
+    assert str(mixed) == "query:0.75,span-nearby:0.25"
+    assert ContextSpec.parse("span-overlap").spans_only
+
+
+@pytest.mark.parametrize("spec", ["", "title", "query:x", "query:-1", "query,query",
+                                  "query:0"])
+def test_bad_specs_are_clear_errors(spec):
+    with pytest.raises(QcptError):
+        ContextSpec.parse(spec)
+
+
+def make_sampler(spec="query", queries=None):
+    texts = ["a b c d e f", "g h i j k l", "m n o p q r", "s t u v w x"]
+    doc_ids = ["d0", "d0", "d0", "d1"]
+    queries = queries if queries is not None else [["qa1", "qa2"], ["qb"], [], []]
+    return ContextSampler(texts, doc_ids, queries, ContextSpec.parse(spec), seed=7)
+
+
+def test_query_context_is_one_of_the_passage_queries_and_redrawn_per_epoch():
+    sampler = make_sampler()
+    draws = {sampler.draw(0, epoch)[0] for epoch in range(20)}
+    assert draws == {"qa1", "qa2"}
+    assert sampler.draw(0, 3) == sampler.draw(0, 3)  # seeded by (seed, epoch, passage)
+    assert sampler.draw(1, 0) == ("qb", "query")
+
+
+def test_fallbacks_are_documented_kinds_and_counted():
+    sampler = make_sampler()
+    # passage 2 has no query but siblings -> span-random; passage 3 neither -> span-overlap
+    assert sampler.draw(2, 0)[1] == "span-random"
+    assert sampler.draw(2, 0)[0] in {"a b c d e f", "g h i j k l"}
+    text, kind = sampler.draw(3, 0)
+    assert kind == "span-overlap"
+    assert set(text.split()) < set("s t u v w x".split())  # a shorter window inside it
+    assert sampler.fallback_counts() == {"query": {"span-random": 1, "span-overlap": 1}}
+
+
+def test_span_kinds():
+    sampler = make_sampler("span-nearby")
+    assert {sampler.draw(1, e)[0] for e in range(30)} == {"a b c d e f", "m n o p q r"}
+    assert {sampler.draw(0, e)[0] for e in range(10)} == {"g h i j k l"}
+    overlap = make_sampler("span-overlap")
+    for epoch in range(10):
+        words = overlap.draw(1, epoch)[0].split()
+        assert len(words) == 6 and words != "g h i j k l".split()
+        assert set(words) & set("g h i j k l".split())  # overlaps the passage
+
+
+def test_mixture_draws_both_kinds():
+    sampler = make_sampler("query:0.5,span-random:0.5")
+    kinds = {sampler.draw(0, epoch)[1] for epoch in range(40)}
+    assert kinds == {"query", "span-random"}
+
+
+def test_dataset_from_files_and_errors(pairs_files, tmp_path):
+    passages, queries = pairs_files
+    dataset = load_pairs_dataset(passages, queries, "query", seed=1)
+    item = dataset[0]
+    assert set(item) == {"passage", "context", "kind", "index", "epoch"}
+    assert item["kind"] == "query"
+    dataset.set_epoch(1)
+    assert len(dataset) == 12
+    titled = load_pairs_dataset(passages, None, "span", with_title=True)
+    assert titled[0]["passage"].startswith("t0 ")
+    with pytest.raises(QcptError, match="needs generated queries"):
+        load_pairs_dataset(passages, None, "query")
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"_id": "zzz", "queries": ["x"]}\n')
+    with pytest.raises(QcptError, match="none of its 1 passage ids"):
+        load_pairs_dataset(passages, other, "query")

@@ -1,0 +1,114 @@
+"""``qcpt pretrain`` end to end with a tiny BERT: artefact, logs, curves, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from qcpt.cli import _register, app
+from qcpt.errors import QcptError
+from qcpt.pretrain.config import PretrainConfig
+from qcpt.pretrain.training import pretrain
+
+_register()
+
+TINY = {"model.passage_max_length": 16, "model.context_max_length": 16,
+        "training.max_steps": 2, "training.batch_size": 4, "training.logging_steps": 1,
+        "training.learning_rate": 1e-3}
+
+
+def config(passages, queries, model, **overrides):
+    return PretrainConfig.from_yaml(None, {
+        "data.passages": str(passages), "data.queries": str(queries),
+        "model.model": str(model), **TINY, **overrides})
+
+
+def test_contrastive_query_context_from_the_command_line(pairs_files, tiny_bert_dir, tmp_path):
+    passages, queries = pairs_files
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(config(passages, queries, tiny_bert_dir).to_yaml())
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["pretrain", "-c", str(recipe), "-o", str(out),
+                                      "--objective", "contrastive", "--context", "query",
+                                      "--chunk-size", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    log = json.loads((out / "train_log.json").read_text())
+    assert log["summary"]["steps"] == 2
+    assert {"loss_contrastive", "loss_head_mlm", "loss_mlm"} <= set(log["log_history"][0])
+    assert (out / "loss_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "checkpoints").exists()
+    recipe_back = PretrainConfig.from_yaml(out / "config.yaml")
+    assert recipe_back.contrastive.chunk_size == 2
+
+    artefact = out / "model"
+    saved = json.loads((artefact / "qcpt.json").read_text())
+    assert saved["encoder"]["pooling"] == "cls" and saved["steps"] == 2
+    assert saved["recipe"]["objective"] == "contrastive"
+    assert saved["data"]["queries"]["sha256"]
+    before = load_file(tiny_bert_dir / "model.safetensors")
+    after = load_file(artefact / "model.safetensors")
+    name = "encoder.layer.0.attention.self.query.weight"
+    assert not torch.equal(before[name], after[name])  # the encoder was trained
+    assert not any(k.startswith("cls.") for k in after)  # heads are not saved
+
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from qcpt.retrieval import DenseEncoder, EncoderSettings
+
+    ours = DenseEncoder(EncoderSettings(model=str(artefact)))
+    theirs = SentenceTransformer(str(artefact), device="cpu")
+    text = ["cells protein gene"]
+    np.testing.assert_allclose(ours.encode_texts(text, max_length=16), theirs.encode(text),
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("decoder", ["autoregressive", "masked"])
+def test_generative_span_context_is_symmetric_by_default(pairs_files, tiny_bert_dir, tmp_path,
+                                                         decoder):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{
+        "objective": "generative", "data.context": "span", "generative.decoder": decoder})
+    summary = pretrain(recipe, tmp_path / "run", show_progress=False)
+    assert summary["steps"] == 2
+    assert {"loss_mlm", "loss_decoder"} <= set(summary["final_losses"])
+    saved = json.loads((tmp_path / "run" / "model" / "qcpt.json").read_text())
+    assert saved["recipe"]["generative"]["decoder"] == decoder
+
+
+def test_resume_continues_from_the_last_checkpoint(pairs_files, tiny_bert_dir, tmp_path,
+                                                   caplog):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{
+        "training.save_steps": 1, "training.keep_checkpoints": True})
+    out = tmp_path / "run"
+    pretrain(recipe, out, show_progress=False)
+    first = load_file(out / "model" / "model.safetensors")
+    shutil.rmtree(out / "model")
+    shutil.rmtree(out / "checkpoints" / "checkpoint-2")
+    with caplog.at_level("INFO"):
+        summary = pretrain(recipe, out, resume=True, show_progress=False)
+    assert "resuming from" in caplog.text and "checkpoint-1" in caplog.text
+    assert summary["steps"] == 2
+    again = load_file(out / "model" / "model.safetensors")
+    name = "encoder.layer.1.output.dense.weight"
+    torch.testing.assert_close(again[name], first[name], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--context", "title"], "unknown context kind"),
+    (["--objective", "other"], "objective"),
+    (["--context", "query"], "needs generated queries"),
+])
+def test_bad_input_is_a_clear_error(pairs_files, tiny_bert_dir, tmp_path, args, message):
+    passages, _ = pairs_files
+    result = CliRunner().invoke(app, ["pretrain", "-o", str(tmp_path / "run"), "--passages",
+                                      str(passages), "--model", str(tiny_bert_dir), *args])
+    assert isinstance(result.exception, QcptError)  # main() prints it as one line, exit 2
+    assert message in str(result.exception)
+    assert not (tmp_path / "run" / "model").exists()
