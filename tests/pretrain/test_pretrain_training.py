@@ -112,3 +112,12 @@ def test_bad_input_is_a_clear_error(pairs_files, tiny_bert_dir, tmp_path, args, 
     assert isinstance(result.exception, QcptError)  # main() prints it as one line, exit 2
     assert message in str(result.exception)
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_contrastive_only_has_no_masking_and_no_mlm_terms(pairs_files, tiny_bert_dir, tmp_path):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{
+        "contrastive.head_layers": 0, "contrastive.late_mlm": False,
+        "contrastive.mask_rate": 0.0, "contrastive.temperature": 0.05})
+    summary = pretrain(recipe, tmp_path / "run", show_progress=False)
+    assert set(summary["final_losses"]) == {"loss", "loss_contrastive"}

@@ -98,6 +98,9 @@ class PairCollator:
                                    return_offsets_mapping=fast, return_tensors="pt"))
 
     def _masked(self, tokens: dict[str, torch.Tensor], rate: float) -> dict[str, torch.Tensor]:
+        if rate == 0:  # contrastive-only training: nothing masked, no MLM targets
+            return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"],
+                    "labels": torch.full_like(tokens["input_ids"], IGNORE_INDEX)}
         if rate not in self._maskers:
             seed = None if self.seed is None else self.seed + len(self._maskers)
             self._maskers[rate] = WholeWordMasker(self.tokenizer, rate, seed)

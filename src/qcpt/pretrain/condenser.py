@@ -62,13 +62,14 @@ class CondenserModel(nn.Module):
         """Summed losses and target counts of the head (``head_mlm``) and, with late MLM, of
         the backbone (``mlm``); see :func:`~qcpt.pretrain.losses.masked_lm_loss`."""
         skip, labels = encoded["skip"], encoded["labels"]
-        head_input = torch.cat([encoded["pooled"].unsqueeze(1).to(skip.dtype), skip[:, 1:]],
-                               dim=1)
-        head_states = run_layers(self.head, head_input, encoded["attention_mask"],
-                                 self.backbone.config)
         result = {}
-        result["head_mlm"], result["head_mlm_count"] = masked_lm_loss(
-            head_states, labels, self.mlm_head)
+        if len(self.head):
+            head_input = torch.cat([encoded["pooled"].unsqueeze(1).to(skip.dtype),
+                                    skip[:, 1:]], dim=1)
+            head_states = run_layers(self.head, head_input, encoded["attention_mask"],
+                                     self.backbone.config)
+            result["head_mlm"], result["head_mlm_count"] = masked_lm_loss(
+                head_states, labels, self.mlm_head)
         if self.late_mlm:
             result["mlm"], result["mlm_count"] = masked_lm_loss(encoded["last"], labels,
                                                                 self.mlm_head)

@@ -47,10 +47,11 @@ class ModelConfig(Section):
 class ContrastiveConfig(Section):
     """coCondenser: Condenser head MLM + late MLM + InfoNCE over passages and contexts."""
 
-    mask_rate: float = Field(0.15, gt=0, lt=1, description="whole-word masking rate")
+    mask_rate: float = Field(0.15, ge=0, lt=1, description="whole-word masking rate (0 with "
+                             "head_layers 0 and no late MLM: contrastive loss only)")
     skip_from: int | None = Field(None, ge=1, description="layer whose token states feed the "
                                   "head; default: half the depth")
-    head_layers: int = Field(2, ge=1)
+    head_layers: int = Field(2, ge=0, description="Condenser head depth; 0: no head")
     late_mlm: bool = Field(True, description="also the backbone's own MLM loss")
     temperature: float = Field(1.0, gt=0, description="scores / temperature; 1 = the authors' "
                                "raw dot product, ~0.05 for normalised vectors")

@@ -45,7 +45,8 @@ def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool
         model = CoCondenserModel(CondenserModel(
             mlm_model, pooling=pooling, normalize=normalize, skip_from=settings.skip_from,
             head_layers=settings.head_layers, late_mlm=settings.late_mlm))
-        weights = {"head_mlm": 1.0, **({"mlm": 1.0} if settings.late_mlm else {})}
+        weights = {**({"head_mlm": 1.0} if settings.head_layers else {}),
+                   **({"mlm": 1.0} if settings.late_mlm else {})}
         loss = {"term_weights": weights, "contrastive_weight": settings.contrastive_weight,
                 "temperature": settings.temperature,
                 "cross_process_negatives": settings.cross_process_negatives,
@@ -75,11 +76,12 @@ def build_collator(config: PretrainConfig, tokenizer, seed: int):
 
 
 def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = False,
-             show_progress: bool = True) -> dict[str, Any]:
+             show_progress: bool = True, callbacks: list | None = None) -> dict[str, Any]:
     """Run ``config`` and write the output folder (see the module docstring).
 
     Every process of a distributed run (torchrun / accelerate launch) calls this; only the
-    main one writes files. Returns the run summary (steps, runtime, pairs per second, final
+    main one writes files. ``callbacks`` are extra ``TrainerCallback`` objects (timers, loggers).
+    Returns the run summary (steps, runtime, pairs per second, final
     loss terms, where the model is).
     """
     from transformers import AutoTokenizer
@@ -115,6 +117,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         train_dataset=dataset,
         data_collator=build_collator(config, tokenizer, config.training.seed),
         processing_class=tokenizer,
+        callbacks=callbacks,
         **loss_settings,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint)

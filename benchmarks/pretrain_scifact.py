@@ -1,0 +1,111 @@
+"""Span vs query context on the SciFact corpus, on a CPU: pre-train with each recipe for the same
+steps, then evaluate every encoder zero-shot (before fine-tuning) on SciFact test.
+
+Runs (configs/pretrain-*-scifact-cpu.yaml, packaged all-MiniLM-L6-v2, batch 32, 100 steps):
+coCondenser (span-random) and coCondenser-qc (query); CoT-MAE (symmetric span, masked decoder)
+and CoT-MAE-qc (query, autoregressive decoder). Each run folder holds the encoder, its
+train_log.json and loss_curves.png; this script adds one PNG per objective with both contexts
+overlaid, and the table. Finished runs are reused (delete a run folder to redo it).
+Evaluation uses the settings of the demo's MiniLM figure (256 query / passage tokens, bf16).
+
+    python benchmarks/pretrain_scifact.py [--output outputs/pretrain-scifact] [--max-steps 100]
+
+Writes benchmarks/results/pretrain_scifact.{json,md} and pretrain_scifact_<objective>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from common import RESULTS_DIR, data_dir, machine_info, save_results
+
+from qcpt.data import resolve_dataset
+from qcpt.pipeline.evaluation import evaluate_dense
+from qcpt.pretrain.config import PretrainConfig
+from qcpt.pretrain.curves import plot_loss_curves
+from qcpt.pretrain.training import pretrain
+from qcpt.retrieval import DEFAULT_MODEL, EncoderSettings
+
+RUNS = {  # name: (objective label, recipe, overrides)
+    "coCondenser (span)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",
+                           {"data.context": "span-random"}),
+    "coCondenser-qc (query)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",
+                               {"data.context": "query"}),
+    "CoT-MAE (span, symmetric)": ("generative", "configs/pretrain-cotmae-scifact-cpu.yaml", {}),
+    "CoT-MAE-qc (query)": ("generative", "configs/pretrain-cotmae-qc-scifact-cpu.yaml", {}),
+}
+MEASURES = ("nDCG@10", "RR@10", "R@100")
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
+
+
+def evaluate(model: str, dataset, folder: Path) -> dict[str, float]:
+    settings = EncoderSettings(model=model, query_max_length=256, passage_max_length=256,
+                               precision="bf16")
+    metrics = evaluate_dense(settings, dataset, folder, show_progress=False)
+    return {m: round(metrics["aggregate"][m], 4) for m in MEASURES}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=Path("outputs/pretrain-scifact"))
+    parser.add_argument("--max-steps", type=int, default=None, help="override the recipes")
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="do not re-evaluate the starting MiniLM")
+    args = parser.parse_args()
+    dataset = resolve_dataset("scifact", data_dir())
+    results: dict = {"command": "python " + shlex.join(sys.argv), "machine": machine_info(),
+                     "runs": {}}
+    if not args.skip_baseline:
+        print("evaluating the starting all-MiniLM-L6-v2 ...", file=sys.stderr)
+        results["all-MiniLM-L6-v2 (start)"] = evaluate(DEFAULT_MODEL, dataset,
+                                                       args.output / "baseline-eval")
+    histories: dict[str, dict[str, list]] = {}
+    for name, (objective, recipe, overrides) in RUNS.items():
+        folder = args.output / slug(name)
+        if args.max_steps:
+            overrides = {**overrides, "training.max_steps": args.max_steps}
+        if not (folder / "train_log.json").is_file():
+            print(f"pre-training {name} ...", file=sys.stderr)
+            pretrain(PretrainConfig.from_yaml(recipe, overrides), folder, resume=True)
+        log = json.loads((folder / "train_log.json").read_text())
+        histories.setdefault(objective, {})[name] = log["log_history"]
+        print(f"evaluating {name} ...", file=sys.stderr)
+        results["runs"][name] = {
+            "objective": objective, "recipe": recipe, "overrides": overrides,
+            "steps": log["summary"]["steps"], "train_seconds": log["summary"]["train_seconds"],
+            "pairs_per_second": log["summary"]["pairs_per_second"],
+            "final_losses": log["summary"]["final_losses"],
+            "scifact_test": evaluate(str(folder / "model"), dataset, folder / "eval"),
+            "loss_curves": str(folder / "loss_curves.png"),
+        }
+    for objective, runs in histories.items():
+        plot_loss_curves(runs, RESULTS_DIR / f"pretrain_scifact_{objective}.png",
+                         title=f"SciFact pre-training, {objective}: span vs query context")
+    lines = ["# Pre-training on SciFact (CPU): span vs query context, zero-shot SciFact test",
+             "", f"{results['machine']['cpu']}, all-MiniLM-L6-v2 start, batch 32; "
+             "evaluated with 256 query / passage tokens, bf16.", "",
+             "| encoder | steps | train s | pairs / s | " + " | ".join(MEASURES) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(MEASURES)]
+    if "all-MiniLM-L6-v2 (start)" in results:
+        start = results["all-MiniLM-L6-v2 (start)"]
+        lines.append("| all-MiniLM-L6-v2 (start) | 0 | | | "
+                     + " | ".join(f"{start[m]:.4f}" for m in MEASURES) + " |")
+    for name, run in results["runs"].items():
+        lines.append(f"| {name} | {run['steps']} | {run['train_seconds']:.0f} | "
+                     f"{run['pairs_per_second']:.1f} | "
+                     + " | ".join(f"{run['scifact_test'][m]:.4f}" for m in MEASURES) + " |")
+    lines += ["", "Loss curves: `pretrain_scifact_contrastive.png`, "
+              "`pretrain_scifact_generative.png`.", "", f"Command: `{results['command']}`"]
+    save_results("pretrain_scifact", results, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
