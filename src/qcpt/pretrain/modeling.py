@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from qcpt.errors import QcptError
+
+logger = logging.getLogger(__name__)
 
 
 def load_mlm_model(path: str | Path):
@@ -18,12 +21,32 @@ def load_mlm_model(path: str | Path):
     only its small transform layer and bias start random.
     """
     from transformers import AutoModelForMaskedLM
+    from transformers.utils import logging as hf_logging
 
+    # transformers reports a checkpoint without MLM head as "corrupted" with a table of missing
+    # keys; for an encoder-only checkpoint that is expected, so say it once in plain words
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
     try:
-        return AutoModelForMaskedLM.from_pretrained(str(path), dtype=torch.float32)
+        model, info = AutoModelForMaskedLM.from_pretrained(
+            str(path), dtype=torch.float32, output_loading_info=True)
     except (OSError, ValueError) as error:
         raise QcptError(f"cannot load {str(path)!r} as a masked language model: {error}"
                         ) from error
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = [key for key in info.get("missing_keys", ()) if not _is_head_key(key)]
+    if missing:
+        raise QcptError(f"{path}: encoder weights missing from the checkpoint: "
+                        f"{', '.join(sorted(missing)[:5])}")
+    if any(_is_head_key(key) for key in info.get("missing_keys", ())):
+        logger.info("%s has no MLM head: created one (its output layer tied to the word "
+                    "embeddings)", path)
+    return model
+
+
+def _is_head_key(key: str) -> bool:
+    return key.startswith(("cls.", "lm_head."))
 
 
 def backbone_of(mlm_model) -> nn.Module:
