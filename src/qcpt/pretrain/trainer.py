@@ -116,9 +116,9 @@ class PretrainTrainer(Trainer):
         contexts = torch.cat(context_vectors).float().requires_grad_()
         contrastive = self._contrastive(passages, contexts)  # 2. loss and d(loss)/d(vectors)
         (self.contrastive_weight * scale * contrastive).backward()
-        counts = {name: sum(((side["labels"] != -100).sum() for side in
-                             (inputs["passage"], inputs["context"])), torch.tensor(0))
-                  for name in ("mlm", "head_mlm")}
+        targets = sum((side["labels"] != -100).sum() for side in
+                      (inputs["passage"], inputs["context"]))
+        counts = {"mlm": targets, "head_mlm": targets}  # the same masked tokens
         totals: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
         start = 0
         for index, chunk in enumerate(chunks):  # 3. each chunk again, with its graph
