@@ -6,13 +6,12 @@ group = 1 positive + 15 negatives, query 32 / passage 144 tokens, [CLS] pooling,
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
+from qcpt.utils.config import Recipe
 from qcpt.utils.config import Section as _Section
-from qcpt.utils.config import dump_config, load_config
 from qcpt.utils.training import TrainerSettings
 
 
@@ -63,7 +62,7 @@ class EvaluationConfig(_Section):
     zero_shot: bool = Field(False, description="also evaluate the starting model")
 
 
-class FinetuneConfig(_Section):
+class FinetuneConfig(Recipe):
     """A complete fine-tuning recipe: data, encoder, negatives, training and evaluation."""
 
     dataset: str = Field(description="dataset folder or name resolved in data_dir")
@@ -83,12 +82,4 @@ class FinetuneConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
 
-    @classmethod
-    def from_yaml(cls, path: str | Path | None, overrides: dict[str, Any] | None = None
-                  ) -> FinetuneConfig:
-        """Load a YAML recipe (or none) and apply dotted ``overrides`` (see ``load_config``)."""
-        return load_config(cls, path, overrides, "fine-tuning config")
-
-    def to_yaml(self) -> str:
-        """The recipe as YAML (what ``from_yaml`` reads back)."""
-        return dump_config(self)
+    kind = "fine-tuning config"

@@ -7,12 +7,11 @@ temperature, autoregressive decoder of 1 block with a window of 3, lr 1e-4, max 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from qcpt.utils.config import Section, dump_config, load_config
+from qcpt.utils.config import Recipe, Section
 from qcpt.utils.training import TrainerSettings
 
 
@@ -87,7 +86,7 @@ class PretrainTrainingConfig(TrainerSettings):
     logging_steps: int = Field(5, gt=0)
 
 
-class PretrainConfig(Section):
+class PretrainConfig(Recipe):
     """A complete pre-training recipe."""
 
     objective: Literal["contrastive", "generative"] = "contrastive"
@@ -97,12 +96,4 @@ class PretrainConfig(Section):
     generative: GenerativeConfig = GenerativeConfig()
     training: PretrainTrainingConfig = PretrainTrainingConfig()
 
-    @classmethod
-    def from_yaml(cls, path: str | Path | None, overrides: dict[str, Any] | None = None
-                  ) -> PretrainConfig:
-        """Load a YAML recipe (or none) and apply dotted ``overrides`` (see ``load_config``)."""
-        return load_config(cls, path, overrides, "pre-training config")
-
-    def to_yaml(self) -> str:
-        """The recipe as YAML (what ``from_yaml`` reads back)."""
-        return dump_config(self)
+    kind = "pre-training config"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -58,3 +58,22 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
 def dump_config(config: BaseModel) -> str:
     """A config as YAML (what :func:`load_config` reads back)."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+RecipeT = TypeVar("RecipeT", bound="Recipe")
+
+
+class Recipe(Section):
+    """A whole stage recipe: ``from_yaml`` with dotted overrides, ``to_yaml`` to read back."""
+
+    kind: ClassVar[str] = "config"  # named in error messages
+
+    @classmethod
+    def from_yaml(cls: type[RecipeT], path: str | Path | None,
+                  overrides: dict[str, Any] | None = None) -> RecipeT:
+        """Load a YAML recipe (or none) and apply dotted ``overrides`` (see ``load_config``)."""
+        return load_config(cls, path, overrides, cls.kind)
+
+    def to_yaml(self) -> str:
+        """The recipe as YAML (what ``from_yaml`` reads back)."""
+        return dump_config(self)
