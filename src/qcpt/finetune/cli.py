@@ -13,6 +13,9 @@ from qcpt.utils.cli import (
     DataDirOpt,
     DatasetArg,
     DeviceOpt,
+    EpochsOpt,
+    LearningRateOpt,
+    MaxStepsOpt,
     ModelLenOpt,
     ModelOpt,
     NormalizeOpt,
@@ -21,6 +24,9 @@ from qcpt.utils.cli import (
     PrecisionOpt,
     QueryLenOpt,
     QuietOpt,
+    ResumeOpt,
+    TrainConfigOpt,
+    TrainPrecisionOpt,
     encoder_settings,
 )
 
@@ -104,9 +110,7 @@ def mine_command(
 def finetune_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (a rerun "
                                          "skips finished stages).")],
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="YAML recipe (configs/finetune-*.yaml); options below override "
-        "it.")] = None,
+    config: TrainConfigOpt = None,
     dataset: Annotated[str | None, typer.Option(
         "--dataset", help="Dataset folder or name resolved in --data-dir.")] = None,
     data_dir: DataDirOpt = None,
@@ -123,24 +127,19 @@ def finetune_command(
         "BM25 negatives.")] = None,
     dev_split: Annotated[str | None, typer.Option(
         "--dev-split", help="qrels split for a dev loss during training.")] = None,
-    max_steps: Annotated[int | None, typer.Option(
-        "--max-steps", help="Steps per stage (overrides epochs).")] = None,
-    epochs: Annotated[float | None, typer.Option("--epochs", help="Epochs per stage.")] = None,
+    max_steps: MaxStepsOpt = None,
+    epochs: EpochsOpt = None,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="Queries per device and step.")] = None,
     group_size: Annotated[int | None, typer.Option(
         "--group-size", min=1, help="Passages per query: 1 positive + negatives.")] = None,
-    learning_rate: Annotated[float | None, typer.Option(
-        "--learning-rate", "--lr", help="Peak learning rate (linear warmup and decay).")] = None,
+    learning_rate: LearningRateOpt = None,
     temperature: Annotated[float | None, typer.Option(
         "--temperature", help="Scores are q.p / temperature (1: raw dot products).")] = None,
-    precision: Annotated[str | None, typer.Option(
-        "--precision", help="Training precision: fp32, bf16 or fp16 (autocast).")] = None,
+    precision: TrainPrecisionOpt = None,
     zero_shot: Annotated[bool | None, typer.Option(
         "--zero-shot/--no-zero-shot", help="Also evaluate the starting model.")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue an interrupted stage from its last Trainer checkpoint.")
-    ] = False,
+    resume: ResumeOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""

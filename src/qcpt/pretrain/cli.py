@@ -9,7 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from qcpt.utils.cli import DataDirOpt, QuietOpt
+from qcpt.utils.cli import (
+    DataDirOpt,
+    EpochsOpt,
+    LearningRateOpt,
+    MaxStepsOpt,
+    QuietOpt,
+    ResumeOpt,
+    TrainConfigOpt,
+    TrainPrecisionOpt,
+)
 
 console = Console(stderr=True)
 
@@ -17,9 +26,7 @@ console = Console(stderr=True)
 def pretrain_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (model/, "
                                          "train_log.json, loss_curves.png).")],
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="YAML recipe (configs/pretrain-*.yaml); options below override "
-        "it.")] = None,
+    config: TrainConfigOpt = None,
     objective: Annotated[str | None, typer.Option(
         "--objective", help="contrastive (coCondenser) or generative (CoT-MAE).")] = None,
     passages: Annotated[str | None, typer.Option(
@@ -39,20 +46,17 @@ def pretrain_command(
     symmetric: Annotated[bool | None, typer.Option(
         "--symmetric/--asymmetric", help="Generative: encode both sides and decode each "
         "from the other (default: for span-only contexts).")] = None,
-    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop after this many "
-                                                  "steps (overrides epochs).")] = None,
-    epochs: Annotated[float | None, typer.Option("--epochs")] = None,
+    max_steps: MaxStepsOpt = None,
+    epochs: EpochsOpt = None,
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", min=1, help="Passages per device and step.")] = None,
     chunk_size: Annotated[int | None, typer.Option(
         "--chunk-size", min=1, help="Contrastive: GradCache chunk (pairs per forward).")
     ] = None,
-    learning_rate: Annotated[float | None, typer.Option("--learning-rate", "--lr")] = None,
-    precision: Annotated[str | None, typer.Option(
-        "--precision", help="fp32, bf16 or fp16 (autocast).")] = None,
+    learning_rate: LearningRateOpt = None,
+    precision: TrainPrecisionOpt = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue from the run's last Trainer checkpoint.")] = False,
+    resume: ResumeOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""

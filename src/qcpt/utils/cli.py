@@ -87,6 +87,19 @@ IdenticalOpt = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
+# training commands (finetune, pretrain): unset options keep the YAML recipe's values
+TrainConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="YAML recipe (configs/); the options below override it.")]
+MaxStepsOpt = Annotated[int | None, typer.Option(
+    "--max-steps", help="Stop after this many steps (overrides epochs).")]
+EpochsOpt = Annotated[float | None, typer.Option("--epochs", help="Training epochs.")]
+LearningRateOpt = Annotated[float | None, typer.Option(
+    "--learning-rate", "--lr", help="Peak learning rate (linear warm-up and decay).")]
+TrainPrecisionOpt = Annotated[str | None, typer.Option(
+    "--precision", help="Training precision: fp32, bf16 or fp16 (autocast).")]
+ResumeOpt = Annotated[bool, typer.Option(
+    "--resume", help="Continue an interrupted run from its last Trainer checkpoint.")]
+
 
 def encoder_settings(
     model: str,
