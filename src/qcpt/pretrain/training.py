@@ -90,7 +90,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     from qcpt.pretrain.dataset import load_pairs_dataset
     from qcpt.pretrain.modeling import backbone_of, load_mlm_model
     from qcpt.pretrain.trainer import PretrainTrainer
-    from qcpt.retrieval.export import file_fingerprint, save_encoder_artifact
+    from qcpt.retrieval.export import save_encoder_artifact
     from qcpt.retrieval.models import read_model_defaults, resolve_model
 
     output_dir = Path(output_dir)
@@ -136,9 +136,9 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         "model": str(output_dir / "model"),
     }
     if state.is_main_process:
-        data = {"passages": _fingerprint(config.data.passages, file_fingerprint)}
+        data = {"passages": _fingerprint(config.data.passages)}
         if config.data.queries:
-            data["queries"] = _fingerprint(config.data.queries, file_fingerprint)
+            data["queries"] = _fingerprint(config.data.queries)
         save_encoder_artifact(
             backbone_of(mlm_model), tokenizer, output_dir / "model", pooling=pooling,
             normalize=normalize, query_max_length=min(32, config.model.context_max_length),
@@ -165,6 +165,9 @@ def _last_log(log_history: list[dict]) -> dict:
     return {}
 
 
-def _fingerprint(source: str, fingerprint) -> dict[str, Any]:
+def _fingerprint(source: str) -> dict[str, Any]:
+    """The file's fingerprint, or the dataset name when passages come from a dataset."""
+    from qcpt.retrieval.export import file_fingerprint
+
     path = Path(source)
-    return fingerprint(path) if path.is_file() else {"dataset": source}
+    return file_fingerprint(path) if path.is_file() else {"dataset": source}
