@@ -45,6 +45,19 @@ def test_tsv_collection_with_title_column(write_file):
     assert load_corpus(path) == {"10": Document(id="10", text="the text", title="A title")}
 
 
+def test_msmarco_documents_tsv_keeps_title_and_body(write_file, raises_format_error):
+    path = write_file("msmarco-docs.tsv", "D1\thttp://a.example/x\tA title\tthe body text\n"
+                      "D2\thttp://b.example/y\t\tno title here\n")
+    assert load_corpus(path) == {
+        "D1": Document(id="D1", text="the body text", title="A title"),
+        "D2": Document(id="D2", text="no title here"),
+    }
+    bad = write_file("docs.tsv", "D1\tu\tt\tbody\nD2\tu\tbody\n")
+    with raises_format_error(bad, 2, "4 tab-separated columns (docid, url, title, body) like "
+                                     "the first line, got 3"):
+        load_corpus(bad)
+
+
 @pytest.mark.parametrize("name", ["corpus.jsonl.gz", "collection.tsv.gz"])
 def test_gzip_corpus(write_file, name):
     content = jsonl([{"_id": "d1", "text": "zipped"}]) if ".jsonl" in name else "d1\tzipped\n"
@@ -158,7 +171,8 @@ def test_tsv_wrong_column_count(write_file, raises_format_error):
 
 def test_tsv_without_tabs(write_file, raises_format_error):
     path = write_file("collection.tsv", "0 first passage\n")
-    with raises_format_error(path, 1, "(pid, text) or 3 (pid, title, text), got 1 column(s)"):
+    with raises_format_error(path, 1, "3 (pid, title, text) or 4 (docid, url, title, body), "
+                                      "got 1 column(s)"):
         load_corpus(path)
 
 

@@ -59,3 +59,72 @@ def test_seeded_masks_repeat(tokenizer):
     first = PairCollator(tokenizer, seed=3)(examples(8))
     again = PairCollator(tokenizer, seed=3)(examples(8))
     assert torch.equal(first["passage"]["labels"], again["passage"]["labels"])
+
+
+def indexed(pairs, start=0, epoch=0):
+    """Dataset-like items: ``index`` and ``epoch`` make the collator seed each batch."""
+    return [{"passage": p, "context": c, "kind": "span-random", "index": start + i,
+             "epoch": epoch} for i, (p, c) in enumerate(pairs)]
+
+
+def test_equal_length_passage_and_context_get_independent_masks(tokenizer):
+    text = " ".join(WORDS * 2)  # same text on both sides: same length, same word boundaries
+    collator = PairCollator(tokenizer, mask_rate=0.3, seed=5, decoder="masked",
+                            decoder_mask_rate=0.3, decode_passage=True)
+    batch = collator(indexed([(text, text)] * 16))
+    views = {name: batch[name]["labels"] != -100 for name in
+             ("passage", "context", "context_decoder", "passage_decoder")}
+    assert views["passage"].shape == views["context"].shape
+    for name, masked in views.items():
+        for other, masked_other in views.items():
+            if name < other:
+                assert not torch.equal(masked, masked_other), (name, other)
+    rows_alike = (views["passage"] == views["context"]).all(dim=1).sum().item()
+    assert rows_alike == 0  # no row of one side repeats its partner's mask
+    # positions masked on both sides: as often as independent draws at 30 % make them
+    both = (views["passage"] & views["context"]).float().sum()
+    expected = views["passage"].float().mean() * views["context"].float().sum()
+    assert 0.6 < (both / expected).item() < 1.4
+    again = collator(indexed([(text, text)] * 16))
+    assert torch.equal(again["context"]["labels"], batch["context"]["labels"])  # reproducible
+
+
+def test_masks_give_no_shortcut_to_unrelated_pairs(tiny_bert_dir):
+    """Contrastive-only training on *unrelated* random pairs with masking on must stay at the
+    chance loss log(2n - 1): nothing but the words could tell a pair apart, and they are
+    unrelated. With one mask seed shared by both sides (the old collator) this model learns to
+    match mask positions and drives the loss far below chance within these steps."""
+    import math
+    import random
+
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from qcpt.pretrain.condenser import CondenserModel
+    from qcpt.pretrain.losses import pair_infonce
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    words = [w for w in tokenizer.get_vocab() if not w.startswith("[")]
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
+                        num_attention_heads=4, intermediate_size=128,
+                        max_position_embeddings=64, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    model = CondenserModel(BertForMaskedLM(config), pooling="cls", head_layers=0,
+                           late_mlm=False)
+    collator = PairCollator(tokenizer, mask_rate=0.3, seed=7)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+    rng = random.Random(0)
+    n, length, losses = 16, 24, []
+    for step in range(150):
+        pairs = [(" ".join(rng.choices(words, k=length)), " ".join(rng.choices(words, k=length)))
+                 for _ in range(n)]
+        batch = collator(indexed(pairs, start=step * n))
+        loss = pair_infonce(model(**batch["passage"])["vectors"],
+                            model(**batch["context"])["vectors"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    chance = math.log(2 * n - 1)
+    late = sum(losses[-30:]) / 30
+    assert late > chance - 0.1, f"loss {late:.3f} below chance {chance:.3f}: a mask shortcut"

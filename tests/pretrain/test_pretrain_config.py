@@ -31,6 +31,47 @@ def test_paper_recipes_hold_the_paper_settings():
     assert (cotmae.generative.mask_rate, cotmae.generative.attn_window) == (0.30, 3)
 
 
+def test_span_recipes_differ_from_their_query_twins_in_the_context_only():
+    root = CONFIGS[0].parent
+
+    def settings(name):
+        dump = PretrainConfig.from_yaml(root / name).model_dump()
+        data = dump.pop("data")
+        return dump, data
+
+    for query, span in (("pretrain-cotmae-qc-scifact-cpu.yaml",
+                         "pretrain-cotmae-span-scifact-cpu.yaml"),
+                        ("pretrain-cocondenser-qc-msmarco-gpu.yaml",
+                         "pretrain-cocondenser-msmarco-gpu.yaml")):
+        (query_rest, query_data), (span_rest, span_data) = settings(query), settings(span)
+        assert query_rest == span_rest, (query, span)
+        assert query_data["context"] == "query" and span_data["context"] == "span-random"
+    twin = PretrainConfig.from_yaml(root / "pretrain-cotmae-span-scifact-cpu.yaml")
+    assert not resolved_symmetric(twin) and twin.generative.decoder == "autoregressive"
+    original = PretrainConfig.from_yaml(root / "pretrain-cotmae-scifact-cpu.yaml")
+    assert resolved_symmetric(original) and original.generative.decoder == "masked"
+    assert original.generative.decoder_layers == 2
+    assert set(ContextSpec.parse(original.data.context).kinds) == {
+        "span-random", "span-nearby", "span-overlap"}
+    # MS MARCO span recipes read document spans; coCondenser starts from Condenser
+    for name in ("pretrain-cocondenser-msmarco-gpu.yaml", "pretrain-cotmae-msmarco-gpu.yaml"):
+        assert "msmarco-docs" in PretrainConfig.from_yaml(root / name).data.passages
+    assert PretrainConfig.from_yaml(
+        root / "pretrain-cocondenser-qc-msmarco-gpu.yaml").model.model == "Luyu/condenser"
+
+
+def test_mlm_weight_reaches_both_mlm_terms():
+    from qcpt.pretrain.training import build_model
+
+    from .conftest import tiny_mlm
+
+    recipe = PretrainConfig.from_yaml(None, {"data.passages": "p",
+                                             "contrastive.mlm_weight": 2.0})
+    _, loss = build_model(recipe, tiny_mlm(), "cls", False)
+    assert loss["term_weights"] == {"head_mlm": 2.0, "mlm": 2.0}
+    assert loss["contrastive_weight"] == 1.0
+
+
 def test_symmetric_defaults_to_span_only_contexts():
     def config(context, symmetric=None):
         return PretrainConfig.from_yaml(None, {"data.passages": "p", "data.context": context,

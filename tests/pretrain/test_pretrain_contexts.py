@@ -76,7 +76,18 @@ def test_dataset_from_files_and_errors(pairs_files, tmp_path):
     assert set(item) == {"passage", "context", "kind", "index", "epoch"}
     assert item["kind"] == "query"
     dataset.set_epoch(1)
-    assert len(dataset) == 12
+    # the 3 passages of the last document have no queries: dropped by default (the authors)
+    assert len(dataset) == 9
+    assert dataset.stats["passages_dropped"] == 3 == dataset.stats["passages_without_queries"]
+    assert all(dataset[i]["kind"] == "query" for i in range(len(dataset)))
+    kept = load_pairs_dataset(passages, queries, "query", seed=1, missing_queries="span")
+    assert len(kept) == 12 and kept.stats["passages_dropped"] == 0
+    assert {kept[i]["kind"] for i in range(len(kept))} == {"query", "span-random"}
+    assert kept.stats["fallbacks"] == {"query": {"span-random": 3}}
+    empty = tmp_path / "empty-queries.jsonl"
+    empty.write_text('{"_id": "d0-0", "queries": ["  "]}\n')
+    with pytest.raises(QcptError, match="no passage .* has a generated query"):
+        load_pairs_dataset(passages, empty, "query")
     titled = load_pairs_dataset(passages, None, "span", with_title=True)
     assert titled[0]["passage"].startswith("t0 ")
     with pytest.raises(QcptError, match="needs generated queries"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
@@ -24,18 +25,20 @@ def tokens(batch: int, length: int, seed: int = 1, masked: float = 0.3) -> dict:
     return {"input_ids": ids, "attention_mask": attention, "labels": labels}
 
 
-def test_local_causal_mask_allows_position_0_itself_and_the_window():
-    blocked = local_causal_mask(7, window=2)
+@pytest.mark.parametrize("window", [1, 2, 3, 5])
+def test_local_causal_mask_window_counts_the_current_token_as_the_authors(window):
+    # the authors' attn_window = 3: position i sees position 0 and i-2 .. i
+    blocked = local_causal_mask(7, window=window)
     allowed = {(t, j) for t in range(7) for j in range(7) if not blocked[t, j]}
     for t in range(7):
-        expected = {0} | {j for j in range(max(0, t - 2), t + 1)}
+        expected = {0} | {j for j in range(max(0, t - window + 1), t + 1)}
         assert {j for (row, j) in allowed if row == t} == expected
 
 
 def test_autoregressive_decoder_sees_no_future_and_nothing_outside_its_window():
     mlm = tiny_mlm()
     decoder = AutoregressiveDecoder(mlm.config, mlm.bert.embeddings, mlm.cls, layers=2,
-                                    window=2).eval()
+                                    window=3).eval()
     vector = torch.randn(1, 16)
     ids = torch.randint(5, 40, (1, 10), generator=torch.Generator().manual_seed(3))
     t = 6
@@ -43,7 +46,7 @@ def test_autoregressive_decoder_sees_no_future_and_nothing_outside_its_window():
     future = ids.clone()
     future[0, t + 1:] = 7  # change every token after t
     torch.testing.assert_close(decoder.states(vector, future)[0, :t + 1], base[0, :t + 1])
-    # with 2 stacked layers the receptive field is 2 x window back; beyond it nothing counts
+    # each layer reaches 2 tokens back (window 3 counts t itself), 2 stacked layers reach 4
     far = ids.clone()
     far[0, 1:t - 4] = 9
     torch.testing.assert_close(decoder.states(vector, far)[0, t], base[0, t])

@@ -35,9 +35,11 @@ def iter_corpus(path: str | Path) -> Iterator[Document]:
     """Stream the documents of a BEIR ``corpus.jsonl`` or MS MARCO ``collection.tsv``.
 
     The format follows the suffix (``.jsonl``/``.json`` or ``.tsv``, optionally ``.gz``). TSV lines
-    are ``pid<TAB>text`` or ``pid<TAB>title<TAB>text``. Documents whose title and text are both
-    blank are skipped with one warning at the end. Raises ``DataFormatError`` on malformed lines,
-    duplicate ids or a corpus without documents.
+    are ``pid<TAB>text``, ``pid<TAB>title<TAB>text`` or, as the MS MARCO *documents* collection
+    ``msmarco-docs.tsv`` (the corpus coCondenser and CoT-MAE cut their span pairs from),
+    ``docid<TAB>url<TAB>title<TAB>body`` (the url is not kept). Documents whose title and text
+    are both blank are skipped with one warning at the end. Raises ``DataFormatError`` on
+    malformed lines, duplicate ids or a corpus without documents.
     """
     path = Path(path)
     count = 0
@@ -197,7 +199,7 @@ def _read_documents(path: Path) -> Iterator[tuple[int, Document]]:
     expected_columns = None
     for number, text in iter_lines(path):
         fields = text.split("\t")
-        if expected_columns is None and len(fields) in (2, 3):
+        if expected_columns is None and len(fields) in (2, 3, 4):
             expected_columns = len(fields)
         if len(fields) != expected_columns:
             raise DataFormatError(
@@ -206,7 +208,7 @@ def _read_documents(path: Path) -> Iterator[tuple[int, Document]]:
                 f"expected {_corpus_columns(expected_columns)}, got {len(fields)} column(s)",
             )
         doc_id = _tsv_id(path, number, fields[0])
-        title = fields[1] if len(fields) == 3 else ""
+        title = fields[-2] if len(fields) >= 3 else ""  # 4 columns: docid, url, title, body
         yield number, Document(id=doc_id, text=fields[-1], title=title)
 
 
@@ -223,7 +225,10 @@ def _corpus_columns(expected: int | None) -> str:
         return "2 tab-separated columns (pid, text) like the first line"
     if expected == 3:
         return "3 tab-separated columns (pid, title, text) like the first line"
-    return "2 tab-separated columns (pid, text) or 3 (pid, title, text)"
+    if expected == 4:
+        return "4 tab-separated columns (docid, url, title, body) like the first line"
+    return ("2 tab-separated columns (pid, text), 3 (pid, title, text) or 4 (docid, url, "
+            "title, body)")
 
 
 def _read_queries(path: Path) -> Iterator[tuple[int, tuple[str, str]]]:

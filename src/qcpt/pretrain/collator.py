@@ -20,6 +20,14 @@ from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBas
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
+VIEWS = ("passage", "context", "context_decoder", "passage_decoder")
+
+
+def _view_seed(batch_seed: int, view: str) -> int:
+    """The mask seed of one view of a batch: independent draws for every view, the same in
+    every run, process and resumed run."""
+    entropy = [batch_seed, VIEWS.index(view)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 class WholeWordMasker:
@@ -82,13 +90,13 @@ class PairCollator:
         self._batch_seed = self._seed_of(examples)
         passages = self._tokenize([e["passage"] for e in examples], self.passage_max_length)
         contexts = self._tokenize([e["context"] for e in examples], self.context_max_length)
-        batch = {"passage": self._masked(passages, self.mask_rate)}
+        batch = {"passage": self._masked(passages, self.mask_rate, "passage")}
         if self.encode_context:
-            batch["context"] = self._masked(contexts, self.mask_rate)
+            batch["context"] = self._masked(contexts, self.mask_rate, "context")
         if self.decoder is not None:
-            batch["context_decoder"] = self._decoder_view(contexts)
+            batch["context_decoder"] = self._decoder_view(contexts, "context_decoder")
             if self.decode_passage:
-                batch["passage_decoder"] = self._decoder_view(passages)
+                batch["passage_decoder"] = self._decoder_view(passages, "passage_decoder")
         return batch
 
     def _tokenize(self, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
@@ -97,14 +105,18 @@ class PairCollator:
                                    return_special_tokens_mask=True,
                                    return_offsets_mapping=fast, return_tensors="pt"))
 
-    def _masked(self, tokens: dict[str, torch.Tensor], rate: float) -> dict[str, torch.Tensor]:
+    def _masked(self, tokens: dict[str, torch.Tensor], rate: float, view: str
+                ) -> dict[str, torch.Tensor]:
         if rate == 0:  # contrastive-only training: nothing masked, no MLM targets
             return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"],
                     "labels": torch.full_like(tokens["input_ids"], IGNORE_INDEX)}
         if rate not in self._maskers:
             seed = None if self.seed is None else self.seed + len(self._maskers)
             self._maskers[rate] = WholeWordMasker(self.tokenizer, rate, seed)
-        seed = None if self._batch_seed is None else self._batch_seed + int(rate * 1000)
+        # every view of the batch draws from its own seed: with one seed per batch, a passage and
+        # its context of the same padded length got the same mask positions, which identifies
+        # the pair without reading a word (a shortcut for the contrastive loss)
+        seed = None if self._batch_seed is None else _view_seed(self._batch_seed, view)
         input_ids, labels = self._maskers[rate](tokens, seed)
         return {"input_ids": input_ids, "attention_mask": tokens["attention_mask"],
                 "labels": labels}
@@ -118,7 +130,8 @@ class PairCollator:
                                                                   for e in examples)]
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
-    def _decoder_view(self, tokens: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def _decoder_view(self, tokens: dict[str, torch.Tensor], view: str
+                      ) -> dict[str, torch.Tensor]:
         if self.decoder == "masked":
-            return self._masked(tokens, self.decoder_mask_rate)
+            return self._masked(tokens, self.decoder_mask_rate, view)
         return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}

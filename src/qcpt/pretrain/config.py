@@ -24,6 +24,9 @@ class DataConfig(Section):
     context: str = Field("query", description="query | span-random | span-nearby | "
                          "span-overlap | span (= span-random) or a weighted mixture such as "
                          "'query:0.5,span-random:0.5'")
+    missing_queries: Literal["drop", "span"] = Field(
+        "drop", description="a passage without generated queries, when the context uses "
+        "queries: drop it (the authors) or give it a span-random context")
     with_title: bool = Field(False, description="prepend the document title to every passage")
 
 
@@ -55,6 +58,10 @@ class ContrastiveConfig(Section):
     temperature: float = Field(1.0, gt=0, description="scores / temperature; 1 = the authors' "
                                "raw dot product, ~0.05 for normalised vectors")
     contrastive_weight: float = Field(1.0, ge=0)
+    mlm_weight: float = Field(1.0, ge=0, description="weight of each MLM term (head and late) "
+                              "against the contrastive term: 1 = the paper's plain sum; the "
+                              "authors' GradCache code as released adds the MLM terms twice "
+                              "(2 reproduces it as run)")
     cross_process_negatives: bool = True
     chunk_size: int | None = Field(None, gt=0, description="GradCache: pairs per forward chunk "
                                    "(exact gradients of the whole batch in chunk-sized memory)")
@@ -66,8 +73,9 @@ class GenerativeConfig(Section):
     mask_rate: float = Field(0.30, gt=0, lt=1, description="encoder whole-word masking rate")
     decoder: Literal["autoregressive", "masked"] = "autoregressive"
     decoder_layers: int = Field(1, ge=1)
-    attn_window: int = Field(3, ge=1, description="autoregressive: previous tokens each "
-                             "position sees (besides position 0 and itself)")
+    attn_window: int = Field(3, ge=1, description="autoregressive: tokens each position sees, "
+                             "itself included, besides position 0 (the authors' attn_window: "
+                             "3 = position i sees 0 and i-2 .. i)")
     decoder_mask_rate: float = Field(0.45, gt=0, lt=1, description="masked decoder: context "
                                      "masking rate")
     decoder_weight: float = Field(1.0, ge=0)

@@ -19,13 +19,17 @@ from qcpt.retrieval.encoder import pool
 def local_causal_mask(length: int, window: int, device=None) -> torch.Tensor:
     """Boolean (length, length) mask, True where attention is *blocked*.
 
-    Position t sees position 0 (the encoder's vector), itself and the ``window`` tokens before
-    it; nothing after t. Built explicitly as a boolean mask, so no attention kernel can drop it
-    (the authors' additive dtype-minimum mask is ignored by some kernels).
+    Position t sees position 0 (the encoder's vector) and the last ``window`` tokens up to and
+    including itself (t - window + 1 .. t); nothing after t. This is the authors' ``attn_window``
+    (CoT-MAE-qc: 3, so position i sees 0 and i-2 .. i). Built explicitly as a boolean mask, so no
+    attention kernel can drop it (the authors' additive dtype-minimum mask is ignored by some
+    kernels).
     """
+    if window < 1:
+        raise ValueError(f"window counts the current token, so it is at least 1, got {window}")
     positions = torch.arange(length, device=device)
     offset = positions.unsqueeze(1) - positions.unsqueeze(0)  # row t, column j: t - j
-    allowed = (offset >= 0) & (offset <= window)
+    allowed = (offset >= 0) & (offset < window)
     allowed[:, 0] = True
     return ~allowed
 

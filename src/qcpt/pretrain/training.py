@@ -45,8 +45,8 @@ def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool
         model = CoCondenserModel(CondenserModel(
             mlm_model, pooling=pooling, normalize=normalize, skip_from=settings.skip_from,
             head_layers=settings.head_layers, late_mlm=settings.late_mlm))
-        weights = {**({"head_mlm": 1.0} if settings.head_layers else {}),
-                   **({"mlm": 1.0} if settings.late_mlm else {})}
+        weights = {**({"head_mlm": settings.mlm_weight} if settings.head_layers else {}),
+                   **({"mlm": settings.mlm_weight} if settings.late_mlm else {})}
         loss = {"term_weights": weights, "contrastive_weight": settings.contrastive_weight,
                 "temperature": settings.temperature,
                 "cross_process_negatives": settings.cross_process_negatives,
@@ -84,7 +84,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     Returns the run summary (steps, runtime, pairs per second, final
     loss terms, where the model is).
     """
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer, set_seed
 
     from qcpt.pretrain.curves import plot_loss_curves
     from qcpt.pretrain.dataset import load_pairs_dataset
@@ -103,12 +103,17 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     dataset = load_pairs_dataset(
         config.data.passages, config.data.queries, config.data.context,
         seed=config.training.seed, with_title=config.data.with_title,
-        title_separator=config.model.title_separator, data_dir=config.data.data_dir)
+        title_separator=config.model.title_separator, data_dir=config.data.data_dir,
+        missing_queries=config.data.missing_queries)
     checkpoints = output_dir / CHECKPOINTS_DIR
     last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
     if state.is_main_process:
         write_text(output_dir / "config.yaml", config.to_yaml())
     tokenizer = AutoTokenizer.from_pretrained(init_model)
+    # seeded before any layer is created (a missing MLM head, the Condenser head, the decoder):
+    # the Trainer seeds only after it is given the model, so a run would not be a function of
+    # its recipe and seed
+    set_seed(config.training.seed)
     mlm_model = load_mlm_model(init_model)
     model, loss_settings = build_model(config, mlm_model, pooling, normalize)
     trainer = PretrainTrainer(
@@ -130,13 +135,14 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         "steps": steps, "global_batch": global_batch, "train_seconds": round(seconds, 1),
         "pairs_per_second": round(steps * global_batch / seconds, 2) if seconds else None,
         "pooling": pooling, "normalize": normalize, "init_model": config.model.model,
+        "data": dataset.stats,
         "final_losses": {k: v for k, v in _last_log(trainer.state.log_history).items()
                          if k == "loss" or k.startswith("loss_")},
         "trainer_metrics": result.metrics,
         "model": str(output_dir / "model"),
     }
     if state.is_main_process:
-        data = {"passages": _fingerprint(config.data.passages)}
+        data = {"passages": _fingerprint(config.data.passages), "counts": dataset.stats}
         if config.data.queries:
             data["queries"] = _fingerprint(config.data.queries)
         save_encoder_artifact(
