@@ -1,12 +1,17 @@
 """Span vs query context on the SciFact corpus, on a CPU: pre-train with each recipe for the same
 steps, then evaluate every encoder zero-shot (before fine-tuning) on SciFact test.
 
-Runs (configs/pretrain-*-scifact-cpu.yaml, packaged all-MiniLM-L6-v2, batch 32, 100 steps):
-coCondenser (span-random) and coCondenser-qc (query); CoT-MAE (symmetric span, masked decoder)
-and CoT-MAE-qc (query, autoregressive decoder). Each run folder holds the encoder, its
-train_log.json and loss_curves.png; this script adds one PNG per objective with both contexts
-overlaid, and the table. Finished runs are reused (delete a run folder to redo it).
-Evaluation uses the settings of the demo's MiniLM figure (256 query / passage tokens, bf16).
+Rows (configs/pretrain-*-scifact-cpu.yaml, packaged all-MiniLM-L6-v2, batch 32, 100 steps, the
+same learning-rate schedule, seed and passages): coCondenser with span vs query context (one
+recipe, the context switched); CoT-MAE-qc vs its like-for-like span twin (asymmetric, the same
+autoregressive decoder; only the context differs); original CoT-MAE (symmetric, masked
+decoder of 2 layers, mixed random / nearby / overlapping spans) as its own row.
+Every run reads the same passages: a seeded sample of whole SciFact documents whose passages
+all have generated queries (benchmarks/pretrain_scifact_data.py; the queries are recorded in
+benchmarks/recorded/). Each run folder holds the encoder, its train_log.json and
+loss_curves.png; this script adds one PNG per objective with the runs overlaid, and the table.
+Finished runs are reused (delete a run folder to redo it). Evaluation uses the settings of the
+demo's MiniLM figure (256 query / passage tokens, bf16).
 
     python benchmarks/pretrain_scifact.py [--output outputs/pretrain-scifact] [--max-steps 100]
 
@@ -22,6 +27,8 @@ import sys
 from pathlib import Path
 
 from common import RESULTS_DIR, data_dir, machine_info, save_results
+from pretrain_scifact_data import DEFAULT_OUTPUT as DATA_OUTPUT
+from pretrain_scifact_data import prepare
 
 from qcpt.data import resolve_dataset
 from qcpt.pipeline.evaluation import evaluate_dense
@@ -35,8 +42,11 @@ RUNS = {  # name: (objective label, recipe, overrides)
                            {"data.context": "span-random"}),
     "coCondenser-qc (query)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",
                                {"data.context": "query"}),
-    "CoT-MAE (span, symmetric)": ("generative", "configs/pretrain-cotmae-scifact-cpu.yaml", {}),
+    "CoT-MAE-qc span twin (span)": ("generative",
+                                    "configs/pretrain-cotmae-span-scifact-cpu.yaml", {}),
     "CoT-MAE-qc (query)": ("generative", "configs/pretrain-cotmae-qc-scifact-cpu.yaml", {}),
+    "CoT-MAE original (symmetric, mixed spans)": (
+        "generative", "configs/pretrain-cotmae-scifact-cpu.yaml", {}),
 }
 MEASURES = ("nDCG@10", "RR@10", "R@100")
 
@@ -55,13 +65,16 @@ def evaluate(model: str, dataset, folder: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("outputs/pretrain-scifact"))
+    parser.add_argument("--data", type=Path, default=DATA_OUTPUT,
+                        help="folder of the passages and queries (pretrain_scifact_data.py)")
     parser.add_argument("--max-steps", type=int, default=None, help="override the recipes")
     parser.add_argument("--skip-baseline", action="store_true",
                         help="do not re-evaluate the starting MiniLM")
     args = parser.parse_args()
     dataset = resolve_dataset("scifact", data_dir())
+    data = prepare(args.data)
     results: dict = {"command": "python " + shlex.join(sys.argv), "machine": machine_info(),
-                     "runs": {}}
+                     "data": {name: str(path) for name, path in data.items()}, "runs": {}}
     if not args.skip_baseline:
         print("evaluating the starting all-MiniLM-L6-v2 ...", file=sys.stderr)
         results["all-MiniLM-L6-v2 (start)"] = evaluate(DEFAULT_MODEL, dataset,
@@ -69,6 +82,8 @@ def main() -> None:
     histories: dict[str, dict[str, list]] = {}
     for name, (objective, recipe, overrides) in RUNS.items():
         folder = args.output / slug(name)
+        overrides = {**overrides, "data.passages": str(data["passages"]),
+                     "data.queries": str(data["queries"])}
         if args.max_steps:
             overrides = {**overrides, "training.max_steps": args.max_steps}
         if not (folder / "train_log.json").is_file():
@@ -82,15 +97,22 @@ def main() -> None:
             "steps": log["summary"]["steps"], "train_seconds": log["summary"]["train_seconds"],
             "pairs_per_second": log["summary"]["pairs_per_second"],
             "final_losses": log["summary"]["final_losses"],
+            "passages": log["summary"].get("data", {}).get("passages"),
             "scifact_test": evaluate(str(folder / "model"), dataset, folder / "eval"),
             "loss_curves": str(folder / "loss_curves.png"),
         }
+    seen = {run["passages"] for run in results["runs"].values()}
+    if len(seen) != 1:
+        raise SystemExit(f"runs pre-trained on different passage counts {sorted(seen)}: "
+                         "not a like-for-like comparison")
     for objective, runs in histories.items():
         plot_loss_curves(runs, RESULTS_DIR / f"pretrain_scifact_{objective}.png",
                          title=f"SciFact pre-training, {objective}: span vs query context")
+    passages = seen.pop()
     lines = ["# Pre-training on SciFact (CPU): span vs query context, zero-shot SciFact test",
-             "", f"{results['machine']['cpu']}, all-MiniLM-L6-v2 start, batch 32; "
-             "evaluated with 256 query / passage tokens, bf16.", "",
+             "", f"{results['machine']['cpu']}, all-MiniLM-L6-v2 start, batch 32, the same "
+             f"{passages:,} passages (whole documents with generated queries) and schedule "
+             "for every row; evaluated with 256 query / passage tokens, bf16.", "",
              "| encoder | steps | train s | pairs / s | " + " | ".join(MEASURES) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(MEASURES)]
     if "all-MiniLM-L6-v2 (start)" in results:
