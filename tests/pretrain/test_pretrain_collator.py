@@ -128,3 +128,73 @@ def test_masks_give_no_shortcut_to_unrelated_pairs(tiny_bert_dir):
     chance = math.log(2 * n - 1)
     late = sum(losses[-30:]) / 30
     assert late > chance - 0.1, f"loss {late:.3f} below chance {chance:.3f}: a mask shortcut"
+
+
+def masked_rows(batch, side="passage"):
+    return batch[side]["labels"] != -100
+
+
+def test_exact_count_masks_round_rate_words_and_at_least_one(tokenizer):
+    from qcpt.pretrain.config import MaskingSettings
+
+    exact = MaskingSettings(count="exact")
+    pairs = [(" ".join(WORDS[: 2 + i % 9]), WORDS[i % len(WORDS)]) for i in range(40)]
+    batch = PairCollator(tokenizer, mask_rate=0.15, seed=2, masking=exact)(indexed(pairs))
+    words_per_row = [len(p.split()) for p, _ in pairs]  # no ## pieces in these texts
+    assert masked_rows(batch).sum(1).tolist() == [max(1, round(0.15 * n))
+                                                  for n in words_per_row]
+    assert masked_rows(batch, "context").sum(1).tolist() == [1] * 40  # one-word queries too
+    bernoulli = PairCollator(tokenizer, mask_rate=0.15, seed=2)(indexed(pairs))
+    assert (masked_rows(bernoulli, "context").sum(1) == 0).any()  # the default can mask none
+
+
+def test_wordpiece_grouping_keeps_continuations_and_splits_at_punctuation():
+    from transformers import BertTokenizer
+
+    from qcpt.pretrain.config import MaskingSettings
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "##s", "-", *WORDS]
+    tokenizer = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
+    text = "cells-tumors blood"  # cell ##s - tumor ##s blood
+    ids = tokenizer(text)["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(ids)[1:-1] == ["cell", "##s", "-", "tumor", "##s",
+                                                         "blood"]
+    wordpiece = MaskingSettings(words="wordpiece", count="exact")
+    offsets = MaskingSettings(words="offsets", count="exact")
+    collate = {name: PairCollator(tokenizer, mask_rate=0.01, seed=4, masking=settings)
+               for name, settings in (("wordpiece", wordpiece), ("offsets", offsets))}
+    seen = {name: set() for name in collate}
+    for start in range(0, 400, 40):
+        for name, collator in collate.items():
+            masked = masked_rows(collator(indexed([(text, "blood")] * 40, start=start)))
+            seen[name] |= {tuple(row.nonzero()[:, 0].tolist()) for row in masked}
+    # one word per row (rate 0.01, at least one): wordpiece words are cell##s, -, tumor##s,
+    # blood; offsets words are "cells-tumors" (no gap) and blood
+    assert seen["wordpiece"] == {(1, 2), (3,), (4, 5), (6,)}
+    assert seen["offsets"] == {(1, 2, 3, 4, 5), (6,)}
+
+
+def test_bert_replacement_is_80_10_10_and_labels_keep_the_originals(tokenizer):
+    from qcpt.pretrain.config import MaskingSettings
+
+    text = " ".join(WORDS * 3)
+    collator = PairCollator(tokenizer, mask_rate=0.5, seed=6,
+                            masking=MaskingSettings(replacement="bert"))
+    batch = collator(indexed([(text, text)] * 64))
+    original = tokenizer([text] * 64, return_tensors="pt")["input_ids"]
+    labels, inputs = batch["passage"]["labels"], batch["passage"]["input_ids"]
+    masked = labels != -100
+    assert torch.equal(labels[masked], original[masked])
+    assert torch.equal(inputs[~masked], original[~masked])  # nothing else changes
+    as_mask = (inputs[masked] == tokenizer.mask_token_id).float().mean().item()
+    kept = (inputs[masked] == original[masked]).float().mean().item()
+    assert 0.76 < as_mask < 0.84 and 0.07 < kept < 0.14  # kept includes random = original
+
+
+def test_masking_settings_reach_the_collator_from_the_recipe():
+    from qcpt.pretrain.config import PretrainConfig
+    from qcpt.pretrain.training import build_collator
+
+    recipe = PretrainConfig.from_yaml(None, {"data.passages": "p", "masking.count": "exact"})
+    assert build_collator(recipe, None, 1).masking.count == "exact"
+    assert PretrainConfig.from_yaml(None, {"data.passages": "p"}).masking.is_default

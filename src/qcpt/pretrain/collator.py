@@ -1,9 +1,16 @@
 """Token batches for pre-training: each side padded to its own longest text, whole-word masked.
 
-Whole-word masking is ``transformers.DataCollatorForLanguageModeling(whole_word_mask=True)``:
-words are found from the fast tokenizer's offsets and every chosen word becomes [MASK] (that
-collator supports no random-token replacement with whole words; single-token masking, used for
-slow tokenizers, keeps BERT's 80 % [MASK] / 10 % random / 10 % unchanged).
+Default masking is ``transformers.DataCollatorForLanguageModeling(whole_word_mask=True)``:
+words are found from the fast tokenizer's offsets, each word is chosen with probability
+``rate`` and every chosen word becomes [MASK] (that collator supports no random-token
+replacement with whole words; single-token masking, used for slow tokenizers, keeps BERT's
+80 % [MASK] / 10 % random / 10 % unchanged).
+
+:class:`MaskingSettings` offers the original recipes' variants (Devlin et al. 2019,
+``create_pretraining_data.py``, which Condenser and CoT-MAE reuse): an exact count of
+``max(1, round(rate x words))`` words per sequence (so a short query always has a target),
+WordPiece word grouping (a word is a token and its ``##`` continuations), and 80/10/10
+replacement; any of them switches to :class:`WordMasker`.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ import numpy as np
 import torch
 from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase
 
+from qcpt.errors import QcptError
+from qcpt.pretrain.config import MaskingSettings
+
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
@@ -28,6 +38,77 @@ def _view_seed(batch_seed: int, view: str) -> int:
     every run, process and resumed run."""
     entropy = [batch_seed, VIEWS.index(view)]
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def make_masker(tokenizer: PreTrainedTokenizerBase, rate: float, seed: int | None = None,
+                settings: MaskingSettings | None = None):
+    """transformers' whole-word masker for the default settings, else a :class:`WordMasker`."""
+    if settings is None or settings.is_default:
+        return WholeWordMasker(tokenizer, rate, seed)
+    return WordMasker(tokenizer, rate, settings, seed)
+
+
+class WordMasker:
+    """Whole-word masking with the :class:`MaskingSettings` variants; returns masked ids and
+    labels (-100 where nothing is predicted). ``seed`` per call fixes that call's draws."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, rate: float,
+                 settings: MaskingSettings, seed: int | None = None):
+        if settings.words == "offsets" and not getattr(tokenizer, "is_fast", False):
+            raise QcptError(f"masking.words: offsets needs a fast tokenizer, "
+                            f"{type(tokenizer).__name__} is not; use wordpiece")
+        self.tokenizer = tokenizer
+        self.rate = rate
+        self.settings = settings
+        self.generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        self.mask_id = tokenizer.convert_tokens_to_ids(tokenizer.mask_token)
+        self.vocab_size = len(tokenizer)
+
+    def word_ids(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(batch, length) word number of every token from 1, 0 for special and pad tokens."""
+        special = tokens["special_tokens_mask"].bool() | ~tokens["attention_mask"].bool()
+        if self.settings.words == "offsets":
+            offsets = tokens["offset_mapping"]
+            previous_end = torch.roll(offsets[:, :, 1], 1, dims=1)
+            previous_special = torch.roll(special, 1, dims=1)
+            starts = (offsets[:, :, 0] != previous_end) | previous_special
+        else:
+            pieces = [self.tokenizer.convert_ids_to_tokens(row) for row in
+                      tokens["input_ids"].tolist()]
+            starts = torch.tensor([[not piece.startswith("##") for piece in row]
+                                   for row in pieces])
+        starts[:, 0] = True
+        starts &= ~special
+        words = torch.cumsum(starts.long(), dim=1)
+        return words.masked_fill(special, 0)
+
+    def __call__(self, tokens: dict[str, torch.Tensor], seed: int | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        generator = self.generator if seed is None else torch.Generator().manual_seed(seed)
+        input_ids = tokens["input_ids"].clone()
+        words = self.word_ids(tokens)
+        counts = words.max(dim=1).values
+        chosen = torch.zeros(len(words), int(counts.max()) + 1, dtype=torch.bool)
+        for row, count in enumerate(counts.tolist()):
+            if count == 0:
+                continue
+            if self.settings.count == "exact":
+                k = max(1, round(self.rate * count))
+                picked = torch.randperm(count, generator=generator)[:k] + 1
+            else:
+                picked = torch.nonzero(torch.rand(count, generator=generator) < self.rate)[:, 0] + 1
+            chosen[row, picked] = True
+        masked = torch.gather(chosen, 1, words) & (words > 0)
+        labels = torch.where(masked, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
+        if self.settings.replacement == "mask":
+            input_ids[masked] = self.mask_id
+            return input_ids, labels
+        draw = torch.rand(input_ids.shape, generator=generator)
+        random_tokens = torch.randint(self.vocab_size, input_ids.shape, generator=generator)
+        input_ids[masked & (draw < 0.8)] = self.mask_id
+        randomised = masked & (draw >= 0.8) & (draw < 0.9)
+        input_ids[randomised] = random_tokens[randomised]
+        return input_ids, labels
 
 
 class WholeWordMasker:
@@ -83,6 +164,7 @@ class PairCollator:
     decoder_mask_rate: float = 0.45
     decode_passage: bool = False
     seed: int | None = None
+    masking: MaskingSettings | None = None
     _maskers: dict = field(default_factory=dict, init=False, repr=False)
     _batch_seed: int | None = field(default=None, init=False, repr=False)
 
@@ -112,7 +194,7 @@ class PairCollator:
                     "labels": torch.full_like(tokens["input_ids"], IGNORE_INDEX)}
         if rate not in self._maskers:
             seed = None if self.seed is None else self.seed + len(self._maskers)
-            self._maskers[rate] = WholeWordMasker(self.tokenizer, rate, seed)
+            self._maskers[rate] = make_masker(self.tokenizer, rate, seed, self.masking)
         # every view of the batch draws from its own seed: with one seed per batch, a passage and
         # its context of the same padded length got the same mask positions, which identifies
         # the pair without reading a word (a shortcut for the contrastive loss)

@@ -84,6 +84,25 @@ class GenerativeConfig(Section):
                                    "is a span")
 
 
+class MaskingSettings(Section):
+    """How masked positions are chosen and replaced, for every masked view of a run (the rates
+    belong to each objective). Defaults: transformers' whole-word collator as it is."""
+
+    count: Literal["bernoulli", "exact"] = Field(
+        "bernoulli", description="bernoulli: each word masked with probability rate; exact: "
+        "max(1, round(rate x words)) words per sequence (BERT's create_pretraining_data)")
+    words: Literal["offsets", "wordpiece"] = Field(
+        "offsets", description="word boundaries: offsets (text without a gap is one word, "
+        "transformers' collator) or wordpiece (a token and its ## continuations)")
+    replacement: Literal["mask", "bert"] = Field(
+        "mask", description="mask: every masked token becomes [MASK]; bert: 80 % [MASK], "
+        "10 % a random token, 10 % unchanged")
+
+    @property
+    def is_default(self) -> bool:
+        return (self.count, self.words, self.replacement) == ("bernoulli", "offsets", "mask")
+
+
 class PretrainTrainingConfig(TrainerSettings):
     """Optimisation of a pre-training run (one Hugging Face Trainer run)."""
 
@@ -102,6 +121,7 @@ class PretrainConfig(Recipe):
     model: ModelConfig = ModelConfig()
     contrastive: ContrastiveConfig = ContrastiveConfig()
     generative: GenerativeConfig = GenerativeConfig()
+    masking: MaskingSettings = MaskingSettings()
     training: PretrainTrainingConfig = PretrainTrainingConfig()
 
     kind = "pre-training config"

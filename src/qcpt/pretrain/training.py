@@ -64,7 +64,8 @@ def build_collator(config: PretrainConfig, tokenizer, seed: int):
     from qcpt.pretrain.collator import PairCollator
 
     lengths = {"passage_max_length": config.model.passage_max_length,
-               "context_max_length": config.model.context_max_length}
+               "context_max_length": config.model.context_max_length,
+               "masking": config.masking}
     if config.objective == "contrastive":
         return PairCollator(tokenizer, **lengths, mask_rate=config.contrastive.mask_rate,
                             encode_context=True, seed=seed)
