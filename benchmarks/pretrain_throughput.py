@@ -12,14 +12,14 @@ another passage of the same document.
 Configurations:
 - coCondenser (span-random) vs coCondenser-qc (query): Condenser head (2 layers) + late MLM +
   InfoNCE, masking 15 %;
-- CoT-MAE (symmetric, masked decoder, span-random) vs CoT-MAE-qc (autoregressive decoder,
-  query): encoder masking 30 %, decoder masking 45 % (masked decoder);
+- CoT-MAE-qc (query) vs its like-for-like span twin (span-random; both asymmetric with the
+  same autoregressive decoder, encoder masking 30 %), and vs original CoT-MAE (symmetric,
+  2-layer masked decoder at 45 %, mixed random / nearby / overlapping spans);
 - contrastive only (no masking, no MLM; InfoNCE at temperature 0.05 on normalised mean-pooled
   vectors) in qcpt vs sentence-transformers MNRL (scale 20 = temperature 0.05), both in fp32
   and in bf16 autocast.
 
-    python benchmarks/pretrain_throughput.py --passages outputs/querygen-scifact/passages.jsonl \\
-        --queries outputs/querygen-scifact/queries.jsonl
+    python benchmarks/pretrain_throughput.py   # data: benchmarks/pretrain_scifact_data.py
 
 Writes benchmarks/results/pretrain_throughput.{json,md}.
 """
@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 
 from common import machine_info, save_results
+from pretrain_scifact_data import DEFAULT_OUTPUT as DATA_OUTPUT
+from pretrain_scifact_data import prepare
 from transformers import TrainerCallback
 
 from qcpt.pretrain.config import PretrainConfig
@@ -144,10 +146,10 @@ CONTRASTIVE_ONLY = {"objective": "contrastive", "data.context": "query",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passages", type=Path,
-                        default=Path("outputs/querygen-scifact/passages.jsonl"))
-    parser.add_argument("--queries", type=Path,
-                        default=Path("outputs/querygen-scifact/queries.jsonl"))
+    parser.add_argument("--passages", type=Path, default=None,
+                        help="passages jsonl (default: benchmarks/pretrain_scifact_data.py's)")
+    parser.add_argument("--queries", type=Path, default=None,
+                        help="generated-queries jsonl (default: as --passages)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
@@ -156,6 +158,10 @@ def main() -> None:
                         "sentence-transformers runs both)")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
+    if args.passages is None or args.queries is None:
+        data = prepare(DATA_OUTPUT)
+        args.passages = args.passages or data["passages"]
+        args.queries = args.queries or data["queries"]
 
     results: dict = {"command": "python " + shlex.join(sys.argv), "machine": machine_info(
         ("sentence-transformers",)), "settings": {
@@ -174,11 +180,17 @@ def main() -> None:
         runs = {
             "cocondenser_span": {"objective": "contrastive", "data.context": "span-random"},
             "cocondenser_qc": {"objective": "contrastive", "data.context": "query"},
-            "cotmae_span_symmetric": {"objective": "generative", "data.context": "span-random",
-                                      "generative.decoder": "masked",
-                                      "generative.symmetric": True},
+            "cotmae_span_twin": {"objective": "generative", "data.context": "span-random",
+                                 "generative.decoder": "autoregressive",
+                                 "generative.symmetric": False},
             "cotmae_qc": {"objective": "generative", "data.context": "query",
-                          "generative.decoder": "autoregressive"},
+                          "generative.decoder": "autoregressive",
+                          "generative.symmetric": False},
+            "cotmae_original": {"objective": "generative",
+                                "data.context": "span-random:1,span-nearby:1,span-overlap:1",
+                                "generative.decoder": "masked",
+                                "generative.decoder_layers": 2,
+                                "generative.symmetric": True},
         }
         for name, overrides in runs.items():
             print(f"timing {name} ...", file=sys.stderr)
@@ -201,8 +213,9 @@ def main() -> None:
     results["speedup"] = {
         "cocondenser_query_vs_span": speedup(results["cocondenser_span"],
                                              results["cocondenser_qc"]),
-        "cotmae_qc_vs_symmetric_span": speedup(results["cotmae_span_symmetric"],
-                                               results["cotmae_qc"]),
+        "cotmae_qc_vs_span_twin": speedup(results["cotmae_span_twin"], results["cotmae_qc"]),
+        "cotmae_qc_vs_original_cotmae": speedup(results["cotmae_original"],
+                                                results["cotmae_qc"]),
         "qcpt_vs_sentence_transformers_fp32": speedup(
             comparison["sentence_transformers_fp32"], comparison["qcpt_fp32"]),
         "qcpt_vs_sentence_transformers_bf16": speedup(
@@ -212,8 +225,11 @@ def main() -> None:
     }
     rows = [("coCondenser, span context", results["cocondenser_span"]),
             ("coCondenser-qc, query context", results["cocondenser_qc"]),
-            ("CoT-MAE, symmetric span (masked decoder)", results["cotmae_span_symmetric"]),
-            ("CoT-MAE-qc, query (autoregressive decoder)", results["cotmae_qc"]),
+            ("CoT-MAE-qc span twin, span context (autoregressive decoder)",
+             results["cotmae_span_twin"]),
+            ("CoT-MAE-qc, query context (autoregressive decoder)", results["cotmae_qc"]),
+            ("CoT-MAE original, symmetric mixed spans (2-layer masked decoder)",
+             results["cotmae_original"]),
             *((f"contrastive only, {name.replace('_', ' ')}", value)
               for name, value in comparison.items())]
     lines = [f"# Pre-training step time ({results['machine']['cpu']}, "
