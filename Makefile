@@ -13,13 +13,16 @@ demo: setup
 	$(VENV)/bin/qcpt demo --output outputs/demo
 
 test: setup
+	$(VENV)/bin/python scripts/check_layers.py
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/python scripts/check_layers.py
 
 # the benchmarks need the bench extra (datasets, for sentence-transformers training) and, for
-# query generation, the gen extra; pretrain_throughput reads outputs/querygen-scifact (README)
+# query generation, the gen extra; the pre-training benchmarks prepare their data with
+# benchmarks/pretrain_scifact_data.py (recorded queries in benchmarks/recorded/)
 bench:
 	@QCPT_EXTRAS=dev,bench,gen bash scripts/setup.sh
 	$(VENV)/bin/python benchmarks/encode_throughput.py

@@ -31,11 +31,11 @@ from pretrain_scifact_data import DEFAULT_OUTPUT as DATA_OUTPUT
 from pretrain_scifact_data import prepare
 
 from qcpt.data import resolve_dataset
-from qcpt.pipeline.evaluation import evaluate_dense
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.pretrain.curves import plot_loss_curves
 from qcpt.pretrain.training import pretrain
 from qcpt.retrieval import DEFAULT_MODEL, EncoderSettings
+from qcpt.retrieval.evaluate import evaluate_dense
 
 RUNS = {  # name: (objective label, recipe, overrides)
     "coCondenser (span)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",

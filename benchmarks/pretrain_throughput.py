@@ -41,10 +41,10 @@ from pretrain_scifact_data import DEFAULT_OUTPUT as DATA_OUTPUT
 from pretrain_scifact_data import prepare
 from transformers import TrainerCallback
 
+from qcpt.data.generated_queries import read_queries
+from qcpt.data.passages import iter_passages
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.pretrain.training import pretrain
-from qcpt.querygen.passages import iter_passages
-from qcpt.querygen.writer import read_queries
 from qcpt.retrieval import packaged_minilm_path
 
 

@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from qcpt.data import resolve_dataset
+    from qcpt.data import read_queries, resolve_dataset
     from qcpt.evaluation import metrics_markdown
     from qcpt.querygen import (
         ConsistencySettings,
@@ -43,7 +43,6 @@ def main() -> None:
         consistency_filter,
         create_generator,
         generate_queries,
-        read_queries,
         split_documents,
     )
     from qcpt.querygen.report import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qcpt.querygen.passages import Passage
+from qcpt.data.passages import Passage
 
 WORDS = (
     "the a of and to in is for on with cells protein gene cancer risk brain blood study "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from qcpt.data.generated_queries import read_queries
 from qcpt.querygen.backends import causal_runtime, create_generator
 from qcpt.querygen.backends.causal_hf import CausalHFGenerator, sample_next
 from qcpt.querygen.config import GenerationSettings
 from qcpt.querygen.generate import generate_queries
 from qcpt.querygen.prompts import FewShotPrompt
-from qcpt.querygen.writer import merge_shards, read_queries
+from qcpt.querygen.writer import merge_shards
 
 PROMPT = FewShotPrompt(
     instruction="write a short search query .",

@@ -8,6 +8,8 @@ import typer
 from typer.testing import CliRunner
 
 from qcpt.data import resolve_dataset
+from qcpt.data.generated_queries import read_queries, read_sidecar
+from qcpt.data.passages import Passage
 from qcpt.querygen.cli import (
     filter_queries_command,
     generate_queries_command,
@@ -15,9 +17,7 @@ from qcpt.querygen.cli import (
     querygen_report_command,
     split_passages_command,
 )
-from qcpt.querygen.passages import Passage
 from qcpt.querygen.report import generated_row, reference_row
-from qcpt.querygen.writer import read_queries, read_sidecar
 
 app = typer.Typer()
 for name, command in {

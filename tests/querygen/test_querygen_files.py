@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
+from qcpt.data.passages import Passage
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.querygen.backends import create_generator
 from qcpt.querygen.config import GenerationSettings
-from qcpt.querygen.passages import Passage
 
 IDS = ["p0", "p1", "p2"]
 PASSAGES = [Passage(pid, "text") for pid in IDS]

@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
+from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
 from qcpt.querygen.config import CleanSettings, ConsistencySettings
 from qcpt.querygen.filters import clean_queries, consistency_filter
-from qcpt.querygen.passages import Passage
 
 PASSAGE = "Vitamin D is made in the skin when it is exposed to ultraviolet light from the sun."
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from qcpt.data.generated_queries import read_queries, read_sidecar
 from qcpt.errors import QcptError
 from qcpt.querygen.backends.base import QueryGenerator
 from qcpt.querygen.config import GenerationSettings
@@ -14,8 +15,6 @@ from qcpt.querygen.writer import (
     find_shards,
     merge_shards,
     parse_shard,
-    read_queries,
-    read_sidecar,
     shard_path,
 )
 

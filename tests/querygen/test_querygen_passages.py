@@ -7,16 +7,13 @@ import json
 import pytest
 
 from qcpt.data import Document
+from qcpt.data.passages import Passage, iter_passages, load_passages, write_passages
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.querygen.passages import (
-    Passage,
     PassageSettings,
     PassageSplitter,
-    iter_passages,
-    load_passages,
     split_documents,
     split_sentences,
-    write_passages,
 )
 
 from .conftest import WORDS, generation_tokenizer

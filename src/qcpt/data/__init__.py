@@ -1,17 +1,26 @@
-"""Data sets: corpus, query and qrels readers, data set resolution and statistics."""
+"""Data sets and stage files: corpus, query and qrels readers, data set resolution and
+statistics, and the passages and generated-queries files that stages exchange."""
 
 from qcpt.data.beir import Document, iter_corpus, load_corpus, load_qrels, load_queries
 from qcpt.data.datasets import RetrievalDataset, resolve_dataset
+from qcpt.data.generated_queries import read_queries, read_sidecar
+from qcpt.data.passages import Passage, iter_passages, load_passages, write_passages
 from qcpt.data.stats import dataset_stats, render_stats
 
 __all__ = [
     "Document",
+    "Passage",
     "RetrievalDataset",
     "dataset_stats",
     "iter_corpus",
+    "iter_passages",
     "load_corpus",
+    "load_passages",
     "load_qrels",
     "load_queries",
+    "read_queries",
+    "read_sidecar",
     "render_stats",
     "resolve_dataset",
+    "write_passages",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from qcpt.data._lines import file_format, id_field, iter_lines, parse_json_object, text_field
+from qcpt.data.lines import file_format, id_field, iter_lines, parse_json_object, text_field
 from qcpt.errors import DataFormatError
 
 logger = logging.getLogger(__name__)

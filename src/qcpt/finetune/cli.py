@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.retrieval.encoder import encoder_settings
 from qcpt.utils.cli import (
     BatchOpt,
     DataDirOpt,
@@ -27,7 +28,6 @@ from qcpt.utils.cli import (
     ResumeOpt,
     TrainConfigOpt,
     TrainPrecisionOpt,
-    encoder_settings,
 )
 
 console = Console(stderr=True)

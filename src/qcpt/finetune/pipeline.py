@@ -39,6 +39,7 @@ from qcpt.finetune.config import FinetuneConfig
 from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_groups
 from qcpt.finetune.training import train_bi_encoder
 from qcpt.retrieval import DenseEncoder, EncoderSettings
+from qcpt.retrieval.evaluate import METRICS_FILE
 from qcpt.retrieval.export import file_fingerprint
 from qcpt.retrieval.models import read_model_defaults, resolve_model
 from qcpt.utils.io import write_json, write_text
@@ -49,7 +50,6 @@ logger = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
 GROUPS_FILE = "groups.jsonl"
 MODEL_DIR = "model"
-METRICS_FILE = "metrics.json"
 STAGE_FILE = "stage.json"
 SUMMARY_FILE = "summary.json"
 SUMMARY_MARKDOWN = "summary.md"
@@ -179,7 +179,7 @@ class _StageRunner:
 
     def evaluate(self, model: str, output_dir: Path) -> dict:
         """Test-split retrieval metrics of ``model`` (main process; the others wait)."""
-        from qcpt.pipeline.evaluation import evaluate_dense
+        from qcpt.retrieval.evaluate import evaluate_dense
 
         metrics_path = output_dir / METRICS_FILE
         if self.state.is_main_process and not metrics_path.is_file():

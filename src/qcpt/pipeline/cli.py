@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.retrieval.encoder import encoder_settings
 from qcpt.utils.cli import (
     BatchOpt,
     DataDirOpt,
@@ -26,7 +27,6 @@ from qcpt.utils.cli import (
     QueryLenOpt,
     QuietOpt,
     SplitOpt,
-    encoder_settings,
 )
 
 
@@ -59,7 +59,7 @@ def eval_model_command(
     """Encode, index, search and evaluate a dense model; writes run.trec and metrics.json."""
     from qcpt.data import resolve_dataset
     from qcpt.evaluation import DEFAULT_MEASURES, metrics_table
-    from qcpt.pipeline.evaluation import evaluate_dense
+    from qcpt.retrieval.evaluate import evaluate_dense
 
     settings = encoder_settings(
         model,

@@ -15,8 +15,8 @@ from rich.console import Console
 
 from qcpt.data import resolve_dataset
 from qcpt.evaluation import DEFAULT_MEASURES, metrics_markdown, metrics_table
-from qcpt.pipeline.evaluation import evaluate_bm25, evaluate_dense
 from qcpt.retrieval import DEFAULT_MODEL, EncoderSettings
+from qcpt.retrieval.evaluate import evaluate_bm25, evaluate_dense
 from qcpt.utils.io import write_json, write_text
 
 DEMO_DATASETS = ("scifact", "trec-dl19-passage")

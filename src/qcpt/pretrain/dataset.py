@@ -54,8 +54,8 @@ def load_pairs_dataset(passages_source: str | Path, queries_path: str | Path | N
     Raises ``QcptError`` when the spec needs queries and no file is given, when none of the
     file's ids are passages (the wrong file), or when dropping leaves no passage.
     """
-    from qcpt.querygen.passages import load_passages
-    from qcpt.querygen.writer import read_queries
+    from qcpt.data.generated_queries import read_queries
+    from qcpt.data.passages import load_passages
 
     spec = ContextSpec.parse(context)
     passages = load_passages(passages_source, data_dir)

@@ -19,17 +19,9 @@ from qcpt.querygen.config import (
 )
 from qcpt.querygen.filters import clean_queries, consistency_filter
 from qcpt.querygen.generate import GenerationSummary, generate_queries
-from qcpt.querygen.passages import (
-    Passage,
-    PassageSettings,
-    PassageSplitter,
-    iter_passages,
-    load_passages,
-    split_documents,
-    write_passages,
-)
+from qcpt.querygen.passages import PassageSettings, PassageSplitter, split_documents
 from qcpt.querygen.prompts import FewShotPrompt
-from qcpt.querygen.writer import merge_shards, read_queries
+from qcpt.querygen.writer import merge_shards
 
 __all__ = [
     "CleanSettings",
@@ -37,7 +29,6 @@ __all__ = [
     "FewShotPrompt",
     "GenerationSettings",
     "GenerationSummary",
-    "Passage",
     "PassageSettings",
     "PassageSplitter",
     "QueryGenConfig",
@@ -46,10 +37,6 @@ __all__ = [
     "consistency_filter",
     "create_generator",
     "generate_queries",
-    "iter_passages",
-    "load_passages",
     "merge_shards",
-    "read_queries",
     "split_documents",
-    "write_passages",
 ]

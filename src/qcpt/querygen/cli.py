@@ -68,14 +68,9 @@ def split_passages_command(
 ) -> None:
     """Cut documents into passages of whole sentences and write passages jsonl with doc_id."""
     from qcpt.data import iter_corpus, resolve_dataset
+    from qcpt.data.passages import passages_as_is, write_passages
     from qcpt.querygen.config import QueryGenConfig
-    from qcpt.querygen.passages import (
-        PassageSettings,
-        PassageSplitter,
-        passages_as_is,
-        split_documents,
-        write_passages,
-    )
+    from qcpt.querygen.passages import PassageSettings, PassageSplitter, split_documents
 
     path = Path(corpus).expanduser()
     documents = (
@@ -178,10 +173,10 @@ def generate_queries_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Generate pseudo-queries for passages (resumable, shardable) and write jsonl + sidecar."""
+    from qcpt.data.passages import load_passages
     from qcpt.querygen.backends import create_generator
     from qcpt.querygen.config import CleanSettings, GenerationSettings, QueryGenConfig
     from qcpt.querygen.generate import generate_queries
-    from qcpt.querygen.passages import load_passages
     from qcpt.querygen.writer import parse_shard
 
     base = QueryGenConfig.load(config).generation
@@ -245,8 +240,9 @@ def merge_queries_command(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Merge the shards <output stem>.shard-<k>-of-<n>.jsonl into OUTPUT, in passage order."""
-    from qcpt.querygen.passages import load_passages
-    from qcpt.querygen.writer import find_shards, merge_shards, read_sidecar
+    from qcpt.data.generated_queries import read_sidecar
+    from qcpt.data.passages import load_passages
+    from qcpt.querygen.writer import find_shards, merge_shards
 
     recorded = read_sidecar(find_shards(output)[0])["settings"]["passages"]
     order = [p.id for p in load_passages(passages or recorded["source"], data_dir)]
@@ -280,10 +276,10 @@ def filter_queries_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Keep only queries whose source passage a retriever ranks within the top k."""
+    from qcpt.data.generated_queries import read_queries, read_sidecar, sidecar_path
+    from qcpt.data.passages import load_passages
     from qcpt.querygen.config import ConsistencySettings, QueryGenConfig
     from qcpt.querygen.filters import consistency_filter
-    from qcpt.querygen.passages import load_passages
-    from qcpt.querygen.writer import read_queries, read_sidecar, sidecar_path
     from qcpt.utils.io import write_json, write_jsonl
 
     settings = _validated(
@@ -339,8 +335,9 @@ def querygen_report_command(
 ) -> None:
     """Quality of generated queries: length, distinct ratio, BM25 self-retrieval vs real queries."""
     from qcpt.data import resolve_dataset
+    from qcpt.data.generated_queries import read_queries, read_sidecar
+    from qcpt.data.passages import load_passages
     from qcpt.evaluation import metrics_markdown, metrics_table
-    from qcpt.querygen.passages import load_passages
     from qcpt.querygen.report import (
         examples_markdown,
         generated_row,
@@ -348,7 +345,6 @@ def querygen_report_command(
         reference_row,
         sample_examples,
     )
-    from qcpt.querygen.writer import read_queries, read_sidecar
     from qcpt.utils.io import write_text
 
     items = load_passages(passages, data_dir)

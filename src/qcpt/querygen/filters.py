@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from qcpt.data import Document
+from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
 from qcpt.querygen.config import CleanSettings, ConsistencySettings
-from qcpt.querygen.passages import Passage
 
 logger = logging.getLogger(__name__)
 

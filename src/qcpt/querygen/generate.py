@@ -18,10 +18,10 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from qcpt.data.passages import Passage
 from qcpt.querygen.backends.base import QueryGenerator, batch_seed
 from qcpt.querygen.config import GenerationSettings
 from qcpt.querygen.filters import clean_queries
-from qcpt.querygen.passages import Passage
 from qcpt.querygen.writer import QueryWriter, shard_path
 
 # settings that do not change the output, so a run may resume with other values

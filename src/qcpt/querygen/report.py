@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qcpt.data import Document, RetrievalDataset
-from qcpt.querygen.passages import Passage
+from qcpt.data.passages import Passage
 from qcpt.retrieval import BM25Index
 
 COLUMNS = ("queries/passage", "mean words", "distinct", "self@1", "self@10")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.retrieval.encoder import encoder_settings
 from qcpt.retrieval.models import DEFAULT_MODEL
 from qcpt.utils.cli import (
     BatchOpt,
@@ -25,7 +26,6 @@ from qcpt.utils.cli import (
     QueryLenOpt,
     QuietOpt,
     SplitOpt,
-    encoder_settings,
 )
 
 console = Console(stderr=True)

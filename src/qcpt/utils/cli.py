@@ -99,37 +99,3 @@ TrainPrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="Training precision: fp32, bf16 or fp16 (autocast).")]
 ResumeOpt = Annotated[bool, typer.Option(
     "--resume", help="Continue an interrupted run from its last Trainer checkpoint.")]
-
-
-def encoder_settings(
-    model: str,
-    pooling: str | None,
-    normalize: bool | None,
-    query_max_length: int | None,
-    passage_max_length: int | None,
-    model_max_length: bool,
-    batch_size: int,
-    precision: str,
-    device: str,
-):
-    """Build :class:`~qcpt.retrieval.EncoderSettings` from the shared command-line options."""
-    from pydantic import ValidationError
-
-    from qcpt.errors import QcptError
-    from qcpt.retrieval import EncoderSettings
-
-    try:
-        return EncoderSettings(
-            model=model,
-            pooling=pooling,
-            normalize=normalize,
-            query_max_length=query_max_length,
-            passage_max_length=passage_max_length,
-            use_model_max_length=model_max_length,
-            batch_size=batch_size,
-            precision=precision,
-            device=device,
-        )
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise QcptError(f"bad encoder option: {problems}") from error

@@ -6,7 +6,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from qcpt.querygen.passages import Passage
+from qcpt.data.passages import Passage
 
 
 class QueryGenerator(ABC):

@@ -21,11 +21,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qcpt.data._lines import iter_lines, json_type_name, parse_json_object
+from qcpt.data.lines import iter_lines, json_type_name, parse_json_object
+from qcpt.data.passages import Passage
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.querygen.backends.base import QueryGenerator
 from qcpt.querygen.config import GenerationSettings
-from qcpt.querygen.passages import Passage
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 import torch
 
+from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
 from qcpt.querygen.backends.base import QueryGenerator, passage_input, resolve_device
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
-from qcpt.querygen.passages import Passage
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -1,0 +1,65 @@
+"""The generated-queries file between query generation and pre-training / fine-tuning: jsonl
+``{"_id": passage id, "queries": [str, ...]}`` plus the sidecar ``<name>.meta.json`` that
+records the generator and its settings (DESIGN.md section 6).
+
+Readers raise ``DataFormatError`` naming file and line. The resumable writer lives with the
+stage that produces the file (``qcpt.querygen.writer``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from qcpt.data.lines import iter_lines, json_type_name, parse_json_object
+from qcpt.errors import DataFormatError
+
+FORMAT = "qcpt-generated-queries/1"
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """``queries.jsonl`` -> ``queries.meta.json``."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
+
+
+def iter_query_records(path: str | Path) -> Iterable[tuple[int, str, list[str]]]:
+    """Yield ``(line, passage id, queries)`` from a generated-queries jsonl file."""
+    path = Path(path)
+    for number, text in iter_lines(path):
+        record = parse_json_object(path, number, text)
+        passage_id, queries = record.get("_id"), record.get("queries")
+        if isinstance(passage_id, int) and not isinstance(passage_id, bool):
+            passage_id = str(passage_id)
+        if not isinstance(passage_id, str) or not passage_id:
+            raise DataFormatError(path, number, "'_id' must be a non-empty string")
+        if not isinstance(queries, list) or not all(isinstance(q, str) for q in queries):
+            got = json_type_name(queries) if "queries" in record else "nothing"
+            raise DataFormatError(path, number, f"'queries' must be a list of strings, got {got}")
+        yield number, passage_id, queries
+
+
+def read_queries(path: str | Path) -> dict[str, list[str]]:
+    """Load a generated-queries file as ``{passage id: queries}`` (duplicate ids are an error)."""
+    records: dict[str, list[str]] = {}
+    lines: dict[str, int] = {}
+    for number, passage_id, queries in iter_query_records(path):
+        if passage_id in records:
+            raise DataFormatError(
+                path, number, f"duplicate id {passage_id!r} (first on line {lines[passage_id]})"
+            )
+        records[passage_id], lines[passage_id] = queries, number
+    return records
+
+
+def read_sidecar(path: str | Path) -> dict[str, Any]:
+    """The sidecar of a generated-queries file, or ``{}`` when there is none."""
+    meta = sidecar_path(path)
+    if not meta.is_file():
+        return {}
+    try:
+        return json.loads(meta.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataFormatError(meta, error.lineno, f"malformed JSON: {error.msg}") from None
