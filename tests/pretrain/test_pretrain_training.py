@@ -141,3 +141,42 @@ def test_two_runs_of_one_recipe_and_seed_are_bit_identical(pairs_files, tiny_ber
     logs = [json.loads((tmp_path / f"run{i}" / "train_log.json").read_text())["log_history"]
             for i in range(2)]
     assert logs[0][0]["loss"] == logs[1][0]["loss"]  # the first step too
+
+
+def test_reruns_skip_a_finished_run_and_refuse_another_recipe(pairs_files, tiny_bert_dir,
+                                                              tmp_path, caplog):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir)
+    out = tmp_path / "run"
+    first = pretrain(recipe, out, show_progress=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["stage"] == "pretrain"
+    assert manifest["inputs"]["data.queries"]["sha256"]
+    assert manifest["outputs"]["model"] == "model" and manifest["peak_rss_mib"] > 0
+    weights = (out / "model" / "model.safetensors").stat().st_mtime_ns
+    with caplog.at_level("INFO"):
+        again = pretrain(recipe, out, show_progress=False)
+    assert "skipped" in caplog.text and again == json.loads(json.dumps(first))
+    assert (out / "model" / "model.safetensors").stat().st_mtime_ns == weights
+    other = config(passages, queries, tiny_bert_dir, **{"training.learning_rate": 5e-4})
+    with pytest.raises(QcptError, match=r"another recipe: training.learning_rate: 0.001 -> "
+                                        r"0.0005"):
+        pretrain(other, out, show_progress=False)
+    assert PretrainConfig.from_yaml(out / "config.yaml") == recipe  # not overwritten
+    queries.write_text(queries.read_text() + "\n")  # same records, other bytes
+    with pytest.raises(QcptError, match="input data.queries differs"):
+        pretrain(recipe, out, show_progress=False)
+    summary = pretrain(other, out, overwrite=True, show_progress=False)
+    assert summary["steps"] == 2
+    assert PretrainConfig.from_yaml(out / "config.yaml") == other
+
+
+def test_a_failed_start_does_not_block_the_corrected_rerun(pairs_files, tiny_bert_dir,
+                                                           tmp_path):
+    passages, queries = pairs_files
+    out = tmp_path / "run"
+    with pytest.raises(QcptError, match="needs generated queries"):
+        pretrain(config(passages, queries, tiny_bert_dir, **{"data.queries": None}), out,
+                 show_progress=False)
+    summary = pretrain(config(passages, queries, tiny_bert_dir), out, show_progress=False)
+    assert summary["steps"] == 2

@@ -6,9 +6,10 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from qcpt.data import Document
+from qcpt.encoder import pool, resolve_model
+from qcpt.encoder.checkpoints import packaged_minilm_path, read_model_defaults
 from qcpt.errors import QcptError
-from qcpt.retrieval import DenseEncoder, EncoderSettings, pool, resolve_model
-from qcpt.retrieval.models import packaged_minilm_path, read_model_defaults
+from qcpt.retrieval import DenseEncoder, EncoderSettings
 
 TEXTS = [
     "cells protein gene",

@@ -8,8 +8,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from qcpt.encoder import freeze_pooler, pool
 from qcpt.errors import QcptError
-from qcpt.retrieval.encoder import pool
 
 
 class BiEncoder(nn.Module):
@@ -30,9 +30,7 @@ class BiEncoder(nn.Module):
         self.encoder = encoder
         self.pooling = pooling
         self.normalize = normalize
-        pooler = getattr(encoder, "pooler", None)
-        if isinstance(pooler, nn.Module):
-            pooler.requires_grad_(False)
+        freeze_pooler(encoder)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, pooling: Literal["cls", "mean"] = "cls",

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.data import RetrievalDataset, resolve_dataset
+from qcpt.encoder.checkpoints import read_model_defaults, resolve_model
 from qcpt.errors import QcptError
 from qcpt.evaluation import metrics_markdown, write_run
 from qcpt.finetune.config import FinetuneConfig
@@ -40,9 +41,7 @@ from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_gr
 from qcpt.finetune.training import train_bi_encoder
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 from qcpt.retrieval.evaluate import METRICS_FILE
-from qcpt.retrieval.export import file_fingerprint
-from qcpt.retrieval.models import read_model_defaults, resolve_model
-from qcpt.utils.io import write_json, write_text
+from qcpt.utils.io import file_fingerprint, write_json, write_text
 from qcpt.utils.training import distributed_state
 
 logger = logging.getLogger(__name__)

@@ -31,11 +31,11 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
     """
     from transformers import AutoTokenizer
 
+    from qcpt.encoder import save_encoder_artifact
     from qcpt.finetune.collator import GroupCollator
     from qcpt.finetune.dataset import GroupsDataset
     from qcpt.finetune.model import BiEncoder
     from qcpt.finetune.trainer import BiEncoderTrainer
-    from qcpt.retrieval.export import save_encoder_artifact
 
     output_dir = Path(output_dir)
     checkpoints = output_dir / CHECKPOINTS_DIR

@@ -14,8 +14,9 @@ from pathlib import Path
 from rich.console import Console
 
 from qcpt.data import resolve_dataset
+from qcpt.encoder import DEFAULT_MODEL
 from qcpt.evaluation import DEFAULT_MEASURES, metrics_markdown, metrics_table
-from qcpt.retrieval import DEFAULT_MODEL, EncoderSettings
+from qcpt.retrieval import EncoderSettings
 from qcpt.retrieval.evaluate import evaluate_bm25, evaluate_dense
 from qcpt.utils.io import write_json, write_text
 

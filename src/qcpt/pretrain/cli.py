@@ -14,6 +14,7 @@ from qcpt.utils.cli import (
     EpochsOpt,
     LearningRateOpt,
     MaxStepsOpt,
+    OverwriteOpt,
     QuietOpt,
     ResumeOpt,
     TrainConfigOpt,
@@ -57,6 +58,7 @@ def pretrain_command(
     precision: TrainPrecisionOpt = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""
@@ -74,7 +76,8 @@ def pretrain_command(
         "training.seed": seed,
     }
     recipe = PretrainConfig.from_yaml(config, overrides)
-    summary = pretrain(recipe, output, resume=resume, show_progress=not quiet)
+    summary = pretrain(recipe, output, resume=resume, overwrite=overwrite,
+                       show_progress=not quiet)
     if not distributed_state().is_main_process:
         return
     table = Table(title=f"pretrain: {summary['objective']}, context {summary['context']}")

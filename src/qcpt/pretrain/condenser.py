@@ -11,10 +11,10 @@ from typing import Literal
 import torch
 from torch import nn
 
+from qcpt.encoder import freeze_pooler, pool
 from qcpt.errors import QcptError
 from qcpt.pretrain.losses import masked_lm_loss
 from qcpt.pretrain.modeling import backbone_of, fresh_layers, mlm_head_of, run_layers
-from qcpt.retrieval.encoder import pool
 
 
 class CondenserModel(nn.Module):
@@ -42,9 +42,7 @@ class CondenserModel(nn.Module):
         self.pooling = pooling
         self.normalize = normalize
         self.late_mlm = late_mlm
-        pooler = getattr(self.backbone, "pooler", None)
-        if isinstance(pooler, nn.Module):  # not used by the vector or the heads
-            pooler.requires_grad_(False)
+        freeze_pooler(self.backbone)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -11,9 +11,9 @@ from typing import Literal
 import torch
 from torch import nn
 
+from qcpt.encoder import freeze_pooler, pool
 from qcpt.pretrain.losses import masked_lm_loss, next_token_loss
 from qcpt.pretrain.modeling import backbone_of, fresh_layers, mlm_head_of, run_layers
-from qcpt.retrieval.encoder import pool
 
 
 def local_causal_mask(length: int, window: int, device=None) -> torch.Tensor:
@@ -116,9 +116,7 @@ class CotMaeModel(nn.Module):
                                                  decoder_layers, attn_window)
         else:
             self.decoder = MaskedDecoder(mlm_model, embeddings, self.mlm_head, decoder_layers)
-        pooler = getattr(self.backbone, "pooler", None)
-        if isinstance(pooler, nn.Module):
-            pooler.requires_grad_(False)
+        freeze_pooler(self.backbone)
 
     def encode(self, tokens: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
                                                                torch.Tensor]:

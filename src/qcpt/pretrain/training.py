@@ -6,24 +6,32 @@ Output folder::
                        + qcpt.json with the recipe, data fingerprints and steps)
     checkpoints/       Trainer checkpoints (with head / decoder and optimizer) for --resume
     config.yaml        the recipe as run
+    manifest.json      stage, status, settings, input fingerprints, versions, wall time, peak
+                       memory, outputs (qcpt.utils.stage: reruns skip, resume or refuse)
     train_log.json     Trainer log history (loss terms per logging step) + run summary
     loss_curves.png    one panel per loss term
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 from typing import Any
 
+from qcpt.encoder.checkpoints import QCPT_RECIPE_FILE
 from qcpt.pretrain.config import PretrainConfig
-from qcpt.utils.io import write_json, write_text
+from qcpt.utils.io import write_json
+from qcpt.utils.stage import open_stage
 from qcpt.utils.training import checkpoint_to_resume, distributed_state, training_arguments
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
+MODEL_DIR = "model"
+TRAIN_LOG_FILE = "train_log.json"
+CURVES_FILE = "loss_curves.png"
 
 
 def resolved_symmetric(config: PretrainConfig) -> bool:
@@ -77,25 +85,40 @@ def build_collator(config: PretrainConfig, tokenizer, seed: int):
 
 
 def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = False,
-             show_progress: bool = True, callbacks: list | None = None) -> dict[str, Any]:
+             overwrite: bool = False, show_progress: bool = True,
+             callbacks: list | None = None) -> dict[str, Any]:
     """Run ``config`` and write the output folder (see the module docstring).
 
-    Every process of a distributed run (torchrun / accelerate launch) calls this; only the
-    main one writes files. ``callbacks`` are extra ``TrainerCallback`` objects (timers, loggers).
-    Returns the run summary (steps, runtime, pairs per second, final
-    loss terms, where the model is).
+    The folder follows the stage protocol (:mod:`qcpt.utils.stage`): a finished run of the
+    same recipe and inputs is skipped (its summary returned), a folder holding another recipe's
+    run is refused naming the differences unless ``overwrite``; ``resume`` continues an
+    unfinished run from its last Trainer checkpoint. Every process of a distributed run
+    (torchrun / accelerate launch) calls this; only the main one writes files. ``callbacks`` are
+    extra ``TrainerCallback`` objects (timers, loggers). Returns the run summary (steps,
+    runtime, pairs per second, final loss terms, passage counts, where the model is).
     """
     from transformers import AutoTokenizer, set_seed
 
+    from qcpt.encoder import save_encoder_artifact
+    from qcpt.encoder.checkpoints import read_model_defaults, resolve_model
     from qcpt.pretrain.curves import plot_loss_curves
     from qcpt.pretrain.dataset import load_pairs_dataset
     from qcpt.pretrain.modeling import backbone_of, load_mlm_model
     from qcpt.pretrain.trainer import PretrainTrainer
-    from qcpt.retrieval.export import save_encoder_artifact
-    from qcpt.retrieval.models import read_model_defaults, resolve_model
 
     output_dir = Path(output_dir)
     state = distributed_state()
+    checkpoints = output_dir / CHECKPOINTS_DIR
+    log_file = output_dir / TRAIN_LOG_FILE
+    finished = (output_dir / MODEL_DIR / QCPT_RECIPE_FILE).is_file() and log_file.is_file()
+    stage = open_stage(
+        output_dir, "pretrain", config, finished=finished, overwrite=overwrite,
+        progress=finished or (checkpoints.is_dir() and any(checkpoints.iterdir())),
+        inputs={"data.passages": config.data.passages, "data.queries": config.data.queries,
+                "model.model": config.model.model}, write=state.is_main_process)
+    state.wait_for_everyone()
+    if stage.action == "skip":
+        return json.loads(log_file.read_text())["summary"]
     init_model = resolve_model(config.model.model)
     defaults = read_model_defaults(init_model)
     pooling = config.model.pooling or defaults.get("pooling", "cls")
@@ -106,10 +129,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         seed=config.training.seed, with_title=config.data.with_title,
         title_separator=config.model.title_separator, data_dir=config.data.data_dir,
         missing_queries=config.data.missing_queries)
-    checkpoints = output_dir / CHECKPOINTS_DIR
     last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
-    if state.is_main_process:
-        write_text(output_dir / "config.yaml", config.to_yaml())
     tokenizer = AutoTokenizer.from_pretrained(init_model)
     # seeded before any layer is created (a missing MLM head, the Condenser head, the decoder):
     # the Trainer seeds only after it is given the model, so a run would not be a function of
@@ -140,27 +160,29 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         "final_losses": {k: v for k, v in _last_log(trainer.state.log_history).items()
                          if k == "loss" or k.startswith("loss_")},
         "trainer_metrics": result.metrics,
-        "model": str(output_dir / "model"),
+        "model": str(output_dir / MODEL_DIR),
     }
     if state.is_main_process:
         data = {"passages": _fingerprint(config.data.passages), "counts": dataset.stats}
         if config.data.queries:
             data["queries"] = _fingerprint(config.data.queries)
         save_encoder_artifact(
-            backbone_of(mlm_model), tokenizer, output_dir / "model", pooling=pooling,
+            backbone_of(mlm_model), tokenizer, output_dir / MODEL_DIR, pooling=pooling,
             normalize=normalize, query_max_length=min(32, config.model.context_max_length),
             passage_max_length=config.model.passage_max_length,
             title_separator=config.model.title_separator,
             recipe={"stage": "pretrain", **config.model_dump(mode="json")}, data=data,
             steps=steps)
-        write_json(output_dir / "train_log.json",
-                   {"summary": summary, "log_history": trainer.state.log_history})
+        write_json(log_file, {"summary": summary, "log_history": trainer.state.log_history})
         if any("loss" in entry for entry in trainer.state.log_history):
             plot_loss_curves({f"{config.objective}, {config.data.context}":
-                              trainer.state.log_history}, output_dir / "loss_curves.png",
+                              trainer.state.log_history}, output_dir / CURVES_FILE,
                              title=f"qcpt pretrain ({config.model.model})")
         if not config.training.keep_checkpoints:
             shutil.rmtree(checkpoints, ignore_errors=True)
+        stage.finish({"model": MODEL_DIR, "train_log": TRAIN_LOG_FILE,
+                      "loss_curves": CURVES_FILE}, steps=steps,
+                     train_seconds=summary["train_seconds"], data=dataset.stats)
     state.wait_for_everyone()
     return summary
 
@@ -174,7 +196,7 @@ def _last_log(log_history: list[dict]) -> dict:
 
 def _fingerprint(source: str) -> dict[str, Any]:
     """The file's fingerprint, or the dataset name when passages come from a dataset."""
-    from qcpt.retrieval.export import file_fingerprint
+    from qcpt.utils.io import file_fingerprint
 
     path = Path(source)
     return file_fingerprint(path) if path.is_file() else {"dataset": source}

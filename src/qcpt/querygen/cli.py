@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qcpt.utils.cli import DataDirOpt, DeviceOpt, QuietOpt
+from qcpt.utils.cli import DataDirOpt, DeviceOpt, OverwriteOpt, QuietOpt
 
 console = Console(stderr=True)
 
@@ -17,9 +17,6 @@ ConfigOpt = Annotated[
     typer.Option(
         "--config", "-c", help="YAML recipe (configs/querygen-*.yaml); options override it."
     ),
-]
-OverwriteOpt = Annotated[
-    bool, typer.Option("--overwrite", help="Start again instead of resuming an existing output.")
 ]
 PassagesArg = Annotated[
     str,

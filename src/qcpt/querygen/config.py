@@ -75,7 +75,7 @@ class GenerationSettings(BaseModel):
 class ConsistencySettings(BaseModel):
     """Consistency filter: keep a query if ``scorer`` ranks its passage within the top ``k``.
 
-    ``scorer`` is ``bm25`` or a dense encoder (a name :func:`qcpt.retrieval.resolve_model`
+    ``scorer`` is ``bm25`` or a dense encoder (a name :func:`qcpt.encoder.resolve_model`
     knows). The candidate pool is every passage, or with ``sample_size`` the queries' own
     passages topped up with a random sample of the others to that size.
     """

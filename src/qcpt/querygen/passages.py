@@ -91,7 +91,7 @@ class PassageSplitter:
         if tokenizer is None:
             from transformers import AutoTokenizer
 
-            from qcpt.retrieval import resolve_model
+            from qcpt.encoder import resolve_model
 
             try:
                 tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.settings.tokenizer))

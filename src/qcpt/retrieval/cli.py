@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.encoder.checkpoints import DEFAULT_MODEL
 from qcpt.retrieval.encoder import encoder_settings
-from qcpt.retrieval.models import DEFAULT_MODEL
 from qcpt.utils.cli import (
     BatchOpt,
     DataDirOpt,

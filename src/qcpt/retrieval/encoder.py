@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
 
 from qcpt.data import Document
+from qcpt.encoder.checkpoints import DEFAULT_MODEL, read_model_defaults, resolve_model
+from qcpt.encoder.pooling import pool
 from qcpt.errors import QcptError
-from qcpt.retrieval.models import DEFAULT_MODEL, read_model_defaults, resolve_model
 from qcpt.retrieval.text import document_text
 
 logger = logging.getLogger(__name__)
@@ -186,16 +187,6 @@ class DenseEncoder:
         if self.settings.normalize:
             vectors = torch.nn.functional.normalize(vectors, dim=-1)
         return vectors.cpu().numpy()
-
-
-def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
-    """[CLS] vector (position 0) or the mean of the non-padding token vectors."""
-    if pooling == "cls":
-        return hidden[:, 0]
-    if pooling == "mean":
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-    raise QcptError(f"unknown pooling {pooling!r}; use cls or mean")
 
 
 def _pad(token_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -97,5 +97,8 @@ LearningRateOpt = Annotated[float | None, typer.Option(
     "--learning-rate", "--lr", help="Peak learning rate (linear warm-up and decay).")]
 TrainPrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="Training precision: fp32, bf16 or fp16 (autocast).")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", help="Start again: remove what an earlier run left in the output (another "
+    "recipe's run included).")]
 ResumeOpt = Annotated[bool, typer.Option(
     "--resume", help="Continue an interrupted run from its last Trainer checkpoint.")]

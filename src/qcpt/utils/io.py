@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -57,3 +58,16 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_write(path) as handle:
         handle.write(text)
     return Path(path)
+
+
+_HASH_CHUNK = 1 << 20
+
+
+def file_fingerprint(path: str | Path) -> dict[str, Any]:
+    """``{"path", "bytes", "sha256"}`` of a file, to record which data a model was trained on."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}

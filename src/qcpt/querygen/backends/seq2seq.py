@@ -30,7 +30,7 @@ class Seq2SeqGenerator(QueryGenerator):
     def __init__(self, settings: GenerationSettings):
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        from qcpt.retrieval import resolve_model
+        from qcpt.encoder import resolve_model
 
         self.settings = settings
         self.model_path = resolve_model(settings.resolved_model())

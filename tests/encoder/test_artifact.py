@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from transformers import AutoModel, AutoTokenizer
 
+from qcpt.encoder import save_encoder_artifact
+from qcpt.encoder.checkpoints import read_model_defaults
 from qcpt.retrieval import DenseEncoder, EncoderSettings
-from qcpt.retrieval.export import file_fingerprint, save_encoder_artifact
-from qcpt.retrieval.models import read_model_defaults
+from qcpt.utils.io import file_fingerprint
 
 TEXTS = ["cells protein gene", "risk brain", "the study of solar wind power and battery"]
 

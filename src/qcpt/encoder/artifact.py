@@ -17,17 +17,14 @@ sentence-transformers release since 2.0 reads.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Literal
 
+from qcpt.encoder.checkpoints import QCPT_RECIPE_FILE
 from qcpt.errors import QcptError
-from qcpt.retrieval.models import QCPT_RECIPE_FILE
 from qcpt.utils.io import write_json
-
-_HASH_CHUNK = 1 << 20
 
 
 def save_encoder_artifact(
@@ -145,13 +142,3 @@ def _library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             continue
     return found
-
-
-def file_fingerprint(path: str | Path) -> dict[str, Any]:
-    """``{"path", "bytes", "sha256"}`` of a file, to record which data a model was trained on."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}

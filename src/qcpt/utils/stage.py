@@ -1,0 +1,168 @@
+"""The stage folder protocol: one rule for reruns of a stage into the same output folder.
+
+A stage folder holds its resolved recipe (``config.yaml``), a manifest (``manifest.json``: the
+stage, status, settings, fingerprints of its input files, library versions, wall time, peak
+memory and outputs) and its outputs. A rerun into the folder
+
+- with the same recipe and inputs, of a finished run: is skipped (``action == "skip"``);
+- with the same recipe and inputs, of an unfinished run: runs again, resuming where the stage
+  can (``action == "run"``, ``interrupted``);
+- with another recipe or other inputs: is refused with a message that names every difference,
+  unless ``overwrite`` (the folder is emptied) or the earlier run left no progress (a failed
+  start: its files are replaced).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from qcpt.errors import QcptError
+from qcpt.utils.io import file_fingerprint, write_json, write_text
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+MANIFEST_FILE = "manifest.json"
+_VERSIONED = ("qcpt", "torch", "transformers", "sentence-transformers")
+
+
+def input_fingerprints(inputs: Mapping[str, str | Path | None]) -> dict[str, Any]:
+    """Fingerprint of each named input: a file's size and sha256, else the name as given (a
+    dataset name, a hub id, a folder)."""
+    found: dict[str, Any] = {}
+    for name, value in inputs.items():
+        if value is None:
+            continue
+        path = Path(value)
+        found[name] = ({k: v for k, v in file_fingerprint(path).items() if k != "path"}
+                       if path.is_file() else {"name": str(value)})
+    return found
+
+
+def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def differences(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """``key: stored -> wanted`` for every dotted key whose value differs."""
+    old, new = flatten(stored), flatten(wanted)
+    return [f"{key}: {old.get(key, '(unset)')!r} -> {new.get(key, '(unset)')!r}"
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+
+
+@dataclass
+class StageRun:
+    """An opened stage folder: what to do, and :meth:`finish` to record a finished run."""
+
+    folder: Path
+    action: Literal["run", "skip"]
+    manifest: dict[str, Any]
+    interrupted: bool = False
+    _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def finish(self, outputs: Mapping[str, Any], **figures: Any) -> dict[str, Any]:
+        """Mark the run complete with its outputs, wall time and peak memory; returns the
+        manifest as written."""
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.manifest.update({
+            "status": "complete", "finished": _now(), "outputs": dict(outputs),
+            "wall_seconds": round(time.perf_counter() - self._started, 1),
+            "peak_rss_mib": round(peak_kib / (1 << 20 if sys.platform == "darwin" else 1024), 1),
+            **figures})
+        write_json(self.folder / MANIFEST_FILE, self.manifest)
+        return self.manifest
+
+
+def open_stage(folder: str | Path, stage: str, recipe, *,
+               inputs: Mapping[str, str | Path | None], finished: bool, progress: bool,
+               overwrite: bool = False, write: bool = True) -> StageRun:
+    """Apply the rerun rule (module docstring) to ``folder`` for ``recipe`` (a
+    :class:`~qcpt.utils.config.Recipe`) of ``stage``.
+
+    ``finished``: the stage's outputs are all present; ``progress``: an earlier run left
+    something worth keeping (checkpoints, partial outputs). ``write`` (the main process): write
+    ``config.yaml`` and a running manifest for a run that starts.
+    """
+    folder = Path(folder)
+    settings = recipe.model_dump(mode="json")
+    fingerprints = input_fingerprints(inputs)
+    stored = _read_manifest(folder)
+    if stored is None and (folder / CONFIG_FILE).is_file():  # a folder of an older qcpt
+        stored = {"stage": stage, "status": "unknown",
+                  "settings": type(recipe).from_yaml(folder / CONFIG_FILE).model_dump(mode="json"),
+                  "inputs": fingerprints}
+    interrupted = False
+    if stored is not None:
+        changed = differences(stored.get("settings", {}), settings)
+        changed += [f"input {name} differs" for name in sorted(set(stored.get("inputs", {}))
+                                                                | set(fingerprints))
+                    if stored.get("inputs", {}).get(name) != fingerprints.get(name)]
+        if stored.get("stage") not in (None, stage):
+            changed.insert(0, f"stage: {stored.get('stage')!r} -> {stage!r}")
+        if changed and overwrite:
+            logger.info("%s: --overwrite, removing the earlier run (%s)", folder,
+                        "; ".join(changed))
+            if write:
+                shutil.rmtree(folder, ignore_errors=True)
+        elif changed and progress:
+            raise QcptError(f"{folder} holds a {stage} run of another recipe: "
+                            f"{'; '.join(changed)}; use the same recipe, another output folder, "
+                            "or --overwrite")
+        elif changed:
+            logger.info("%s: replacing an earlier %s start that left no progress", folder, stage)
+        elif finished and stored.get("status") == "complete":
+            logger.info("%s: this %s run is finished (same recipe and inputs): skipped",
+                        folder, stage)
+            return StageRun(folder, "skip", stored)
+        else:
+            interrupted = True
+    manifest = {"stage": stage, "status": "running", "started": _now(),
+                "settings": settings, "inputs": fingerprints, "versions": _versions()}
+    if write:
+        write_text(folder / CONFIG_FILE, recipe.to_yaml())
+        write_json(folder / MANIFEST_FILE, manifest)
+    return StageRun(folder, "run", manifest, interrupted)
+
+
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    path = folder / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; remove "
+                        "it or use --overwrite") from None
+
+
+def _versions() -> dict[str, str | None]:
+    found = {}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
