@@ -46,7 +46,7 @@ def files(tmp_path):
 def test_evaluate_writes_json(files, tmp_path):
     qrels, run = files
     out = tmp_path / "out" / "metrics.json"
-    args = ["evaluate", str(qrels), str(run), "-m", "RR@10", "--measure", "MAP"]
+    args = ["evaluate", str(qrels), str(run), "--measure", "RR@10", "--measure", "MAP"]
     args += ["--min-relevance", "2", "--ignore-identical-ids", "--per-query", "-o", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -87,6 +87,20 @@ def test_evaluate_default_measures(files):
 
 def test_evaluate_unknown_measure(files):
     qrels, run = files
-    result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run), "-m", "nope@10"])
+    result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run), "--measure", "nope@10"])
     assert isinstance(result.exception, QcptError)
     assert "'nope@10'" in str(result.exception)
+
+
+@pytest.mark.parametrize(("folder", "expected"), [("trec-dl19-passage", 2), ("scifact", 1)])
+def test_evaluate_counts_relevance_as_eval_model_does(tmp_path, folder, expected):
+    # TREC DL's grade 1 is "related": binary measures count grade >= 2 there, as in eval-model
+    qrels = tmp_path / folder / "qrels" / "test.tsv"
+    qrels.parent.mkdir(parents=True)
+    qrels.write_text(QRELS)
+    run = tmp_path / "run.trec"
+    run.write_text(RUN)
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["settings"]["min_relevance"] == expected

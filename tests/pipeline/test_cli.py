@@ -149,7 +149,7 @@ def test_bad_input_is_one_line_and_no_output(tiny_beir, tmp_path, monkeypatch, c
 
 
 def test_trec_dl_counts_grade_two_as_relevant_by_default():
-    from qcpt.retrieval.evaluate import default_min_relevance
+    from qcpt.data import default_min_relevance
 
     assert default_min_relevance("trec-dl19-passage") == 2
     assert default_min_relevance("TREC-DL20-passage") == 2

@@ -2,7 +2,7 @@
 statistics, and the passages and generated-queries files that stages exchange."""
 
 from qcpt.data.beir import Document, iter_corpus, load_corpus, load_qrels, load_queries
-from qcpt.data.datasets import RetrievalDataset, resolve_dataset
+from qcpt.data.datasets import RetrievalDataset, default_min_relevance, resolve_dataset
 from qcpt.data.generated_queries import read_queries, read_sidecar
 from qcpt.data.passages import Passage, iter_passages, load_passages, write_passages
 from qcpt.data.stats import dataset_stats, render_stats
@@ -12,6 +12,7 @@ __all__ = [
     "Passage",
     "RetrievalDataset",
     "dataset_stats",
+    "default_min_relevance",
     "iter_corpus",
     "iter_passages",
     "load_corpus",

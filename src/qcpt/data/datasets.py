@@ -24,6 +24,12 @@ _QRELS_SUFFIXES = (".tsv", ".txt", ".tsv.gz", ".txt.gz")
 _PREFERRED_SPLITS = ("test", "dev")
 
 
+def default_min_relevance(name: str) -> int:
+    """Lowest grade that binary measures count as relevant for the data set called ``name``:
+    2 for TREC DL (its graded qrels mark 1 as "related", not relevant), else 1."""
+    return 2 if Path(str(name)).name.lower().startswith("trec-dl") else 1
+
+
 @dataclass
 class RetrievalDataset:
     """A corpus, its queries and relevance judgements per split.
@@ -45,6 +51,11 @@ class RetrievalDataset:
     _qrels: dict[tuple[str, bool], dict[str, dict[str, int]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    @property
+    def min_relevance(self) -> int:
+        """Lowest grade counted relevant by binary measures (:func:`default_min_relevance`)."""
+        return default_min_relevance(self.name)
 
     @property
     def splits(self) -> list[str]:

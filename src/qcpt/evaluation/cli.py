@@ -25,16 +25,18 @@ def evaluate_command(
         list[str] | None,
         typer.Option(
             "--measure",
-            "-m",
-            help="ir-measures name, repeatable (e.g. -m nDCG@10 -m 'R(rel=2)@1000'). "
+            help="ir-measures name, repeatable (e.g. --measure nDCG@10 --measure "
+            "'R(rel=2)@1000'). "
             f"Default: {' '.join(DEFAULT_MEASURES)}.",
             show_default=False,
         ),
     ] = None,
     min_relevance: Annotated[
-        int,
-        typer.Option("--min-relevance", help="Lowest grade counted relevant by binary measures."),
-    ] = 1,
+        int | None,
+        typer.Option("--min-relevance", help="Lowest grade counted relevant by binary measures "
+                     "(default: 2 for TREC DL qrels, found by the data set folder's name, else "
+                     "1, as eval-model).", show_default=False),
+    ] = None,
     ignore_identical_ids: Annotated[
         bool,
         typer.Option("--ignore-identical-ids", help="Drop run entries whose docid equals the qid."),
@@ -47,8 +49,13 @@ def evaluate_command(
     ] = None,
 ) -> None:
     """Evaluate a run with ir-measures; every qrels query counts (no results = 0)."""
-    from qcpt.data import load_qrels  # imported here so the evaluation package stands alone
+    # imported here so the evaluation package stands alone
+    from qcpt.data import default_min_relevance, load_qrels
 
+    if min_relevance is None:  # qrels/<split>.tsv inside the data set's folder, or beside it
+        folder = qrels.resolve().parent
+        min_relevance = default_min_relevance(
+            folder.parent.name if folder.name.endswith("qrels") else folder.name)
     judgments = load_qrels(qrels)
     ranking = read_run(run)
     result = evaluate_run(

@@ -30,11 +30,6 @@ RUN_FILE = "run.trec"
 METRICS_FILE = "metrics.json"
 
 
-def default_min_relevance(dataset_name: str) -> int:
-    """Lowest grade that counts as relevant for binary measures: 2 for TREC DL, else 1."""
-    return 2 if dataset_name.lower().startswith("trec-dl") else 1
-
-
 def evaluate_dense(
     settings: EncoderSettings,
     dataset: RetrievalDataset,
@@ -129,7 +124,7 @@ def _score_and_save(
     timings: dict,
 ) -> dict:
     if min_relevance is None:
-        min_relevance = default_min_relevance(dataset.name)
+        min_relevance = dataset.min_relevance
     write_run(run, output_dir / RUN_FILE, tag=system["kind"])
     result = evaluate_run(
         dataset.qrels(split),
