@@ -10,6 +10,7 @@ from rich.table import Table
 
 from qcpt.data.beir import load_qrels
 from qcpt.data.datasets import RetrievalDataset
+from qcpt.data.text import document_text
 
 _TOKENIZER_BATCH = 1024
 _LENGTH_KEYS = ("p50", "p90", "p99", "max", "mean")
@@ -38,7 +39,7 @@ def dataset_stats(dataset: RetrievalDataset, tokenizer: Any = None) -> dict[str,
     document_lengths = _Lengths(tokenizer)
     for document in dataset.iter_corpus():
         corpus_ids.add(document.id)
-        document_lengths.add(f"{document.title} {document.text}".strip())
+        document_lengths.add(document_text(document))
     queries = dataset.queries()
     query_lengths = _Lengths(tokenizer)
     for text in queries.values():

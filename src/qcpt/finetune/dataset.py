@@ -16,9 +16,9 @@ from pathlib import Path
 from torch.utils.data import Dataset
 
 from qcpt.data import Document
+from qcpt.data.text import document_text
 from qcpt.errors import QcptError
 from qcpt.finetune.groups import Passage, TrainingGroup, parse_group_line
-from qcpt.retrieval.text import document_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.finetune.config import EncoderConfig, TrainingConfig
-from qcpt.utils.training import checkpoint_to_resume, distributed_state, training_arguments
+from qcpt.utils.training import (
+    CHECKPOINTS_DIR,
+    checkpoint_to_resume,
+    distributed_state,
+    training_arguments,
+)
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINTS_DIR = "checkpoints"
 
 
 def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str | Path, *,

@@ -26,10 +26,10 @@ from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBas
 
 from qcpt.errors import QcptError
 from qcpt.pretrain.config import MaskingSettings
+from qcpt.pretrain.losses.mlm import IGNORE_INDEX
 
 logger = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100
 VIEWS = ("passage", "context", "context_decoder", "passage_decoder")
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from torch.utils.data import Dataset
 
+from qcpt.data.text import document_text
 from qcpt.errors import QcptError
 from qcpt.pretrain.contexts import ContextSampler, ContextSpec
 
@@ -103,8 +104,7 @@ def load_pairs_dataset(passages_source: str | Path, queries_path: str | Path | N
             detail = ", ".join(f"{n} to {k}" for k, n in sorted(used.items()))
             logger.info("context %s: %d of %d passages fall back (%s)", kind,
                         sum(used.values()), len(passages), detail)
-    texts = [f"{p.title}{title_separator}{p.text}" if with_title and p.title else p.text
-             for p in passages]
+    texts = [document_text(p, title_separator) if with_title else p.text for p in passages]
     stats["passages"] = len(texts)
     logger.info("%d passages, context %s", len(texts), spec)
     return PairsDataset(texts, sampler, stats)

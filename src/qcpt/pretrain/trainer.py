@@ -26,6 +26,7 @@ import torch.distributed as dist
 from transformers import Trainer
 
 from qcpt.pretrain.losses import pair_infonce
+from qcpt.pretrain.losses.mlm import IGNORE_INDEX
 from qcpt.utils.training import epoch_setter, is_distributed
 
 WEIGHTS_FILE = "model.safetensors"
@@ -116,7 +117,7 @@ class PretrainTrainer(Trainer):
         contexts = torch.cat(context_vectors).float().requires_grad_()
         contrastive = self._contrastive(passages, contexts)  # 2. loss and d(loss)/d(vectors)
         (self.contrastive_weight * scale * contrastive).backward()
-        targets = sum((side["labels"] != -100).sum() for side in
+        targets = sum((side["labels"] != IGNORE_INDEX).sum() for side in
                       (inputs["passage"], inputs["context"]))
         counts = {"mlm": targets, "head_mlm": targets}  # the same masked tokens
         totals: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))

@@ -24,11 +24,15 @@ from qcpt.encoder.checkpoints import QCPT_RECIPE_FILE
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.io import write_json
 from qcpt.utils.stage import open_stage
-from qcpt.utils.training import checkpoint_to_resume, distributed_state, training_arguments
+from qcpt.utils.training import (
+    CHECKPOINTS_DIR,
+    checkpoint_to_resume,
+    distributed_state,
+    training_arguments,
+)
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINTS_DIR = "checkpoints"
 MODEL_DIR = "model"
 TRAIN_LOG_FILE = "train_log.json"
 CURVES_FILE = "loss_curves.png"

@@ -20,8 +20,6 @@ from qcpt.data import Document, RetrievalDataset
 from qcpt.data.passages import Passage
 from qcpt.retrieval import BM25Index
 
-COLUMNS = ("queries/passage", "mean words", "distinct", "self@1", "self@10")
-
 
 @dataclass
 class ReportRow:

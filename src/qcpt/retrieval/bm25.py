@@ -16,9 +16,9 @@ from bm25s.tokenization import Tokenizer
 from pydantic import BaseModel
 
 from qcpt.data import Document
+from qcpt.data.text import document_text
 from qcpt.errors import QcptError
 from qcpt.evaluation.runs import Run
-from qcpt.retrieval.text import document_text
 from qcpt.utils.io import write_json
 
 logger = logging.getLogger(__name__)

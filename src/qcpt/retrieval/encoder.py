@@ -21,10 +21,11 @@ from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
 
 from qcpt.data import Document
+from qcpt.data.text import document_text
 from qcpt.encoder.checkpoints import DEFAULT_MODEL, read_model_defaults, resolve_model
 from qcpt.encoder.pooling import pool
 from qcpt.errors import QcptError
-from qcpt.retrieval.text import document_text
+from qcpt.utils.devices import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,7 @@ class DenseEncoder:
             self.model = AutoModel.from_pretrained(self.model_path)
         except OSError as error:
             raise QcptError(f"cannot load encoder {settings.model!r}: {error}") from error
-        self.device = torch.device(
-            ("cuda" if torch.cuda.is_available() else "cpu")
-            if settings.device == "auto"
-            else settings.device
-        )
+        self.device = resolve_device(settings.device)
         self.model.to(self.device).eval()
 
         model_max = defaults.get("max_seq_length") or self.tokenizer.model_max_length

@@ -21,6 +21,7 @@ from qcpt.utils.config import Section
 
 logger = logging.getLogger(__name__)
 
+CHECKPOINTS_DIR = "checkpoints"  # Trainer checkpoints inside a stage folder (--resume)
 # main-process-only work (mining, evaluation) runs between collective calls: be patient
 DISTRIBUTED_TIMEOUT = timedelta(hours=8)
 

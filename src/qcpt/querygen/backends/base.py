@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from qcpt.data.passages import Passage
+from qcpt.data.text import document_text
 
 
 class QueryGenerator(ABC):
@@ -36,18 +37,7 @@ def batch_seed(seed: int, batch_index: int) -> int:
 
 def passage_input(passage: Passage, with_title: bool) -> str:
     """The text a generator reads: the passage text, or ``title text`` with ``with_title``."""
-    if with_title and passage.title.strip():
-        return f"{passage.title.strip()} {passage.text.strip()}"
-    return passage.text.strip()
-
-
-def resolve_device(device: str):
-    """``auto`` -> cuda when available, else cpu; anything else as given."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    return document_text(passage) if with_title else passage.text.strip()
 
 
 def causal_description(settings, prompt, model_path: str, runtime: str, stop: str) -> dict:

@@ -25,13 +25,11 @@ from qcpt.querygen.backends.base import (
     QueryGenerator,
     causal_description,
     passage_input,
-    resolve_device,
 )
 from qcpt.querygen.backends.models import is_gguf, resolve_causal_model
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
 from qcpt.querygen.prompts import FewShotPrompt
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+from qcpt.utils.devices import TORCH_DTYPES, resolve_device
 
 
 def sample_next(
@@ -73,7 +71,7 @@ class CausalHFGenerator(QueryGenerator):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(location, **extra)
             self.model = AutoModelForCausalLM.from_pretrained(location, **extra)
-            self.model.to(_DTYPES[settings.precision])
+            self.model.to(TORCH_DTYPES[settings.precision])
         except (OSError, ImportError) as error:
             raise QcptError(
                 f"cannot load causal model {settings.resolved_model()!r}: {error}"

@@ -18,10 +18,9 @@ import torch
 
 from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
-from qcpt.querygen.backends.base import QueryGenerator, passage_input, resolve_device
+from qcpt.querygen.backends.base import QueryGenerator, passage_input
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
-
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+from qcpt.utils.devices import TORCH_DTYPES, resolve_device
 
 
 class Seq2SeqGenerator(QueryGenerator):
@@ -37,7 +36,7 @@ class Seq2SeqGenerator(QueryGenerator):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
             self.model = AutoModelForSeq2SeqLM.from_pretrained(
-                self.model_path, dtype=_DTYPES[settings.precision]
+                self.model_path, dtype=TORCH_DTYPES[settings.precision]
             )
         except OSError as error:
             raise QcptError(
