@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import typer
@@ -65,17 +66,41 @@ def main() -> None:
     logging.getLogger("qcpt").setLevel(logging.INFO)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     _register()
+    debug = os.environ.get("QCPT_DEBUG", "").lower() not in ("", "0", "false", "no")
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
     except QcptError as error:
+        if debug:
+            raise
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except Exception as error:  # click usage errors arrive here with standalone_mode=False
-        import click
+    except _click_exceptions() as error:  # usage errors: standalone_mode=False passes them on
+        if debug:
+            raise
+        typer.secho(f"error: {_usage_message(error)}", fg=typer.colors.RED, err=True)
+        sys.exit(2 if error.exit_code in (1, 2) else error.exit_code)
+    if isinstance(result, int) and result:  # click returns the exit code of --help and such
+        sys.exit(result)
 
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """click's exception base and typer's vendored copy of it (typer >= 0.20 raises its own)."""
+    import click
+
+    found: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as vendored
+    except ImportError:  # older typer: plain click
+        return tuple(found)
+    return (*found, vendored)
+
+
+def _usage_message(error: Exception) -> str:
+    """``qcpt bm25: Missing parameter: dataset (qcpt bm25 --help)``: one line."""
+    message = " ".join(str(error.format_message()).split())
+    context = getattr(error, "ctx", None)
+    if context is None:
+        return message
+    return f"{context.command_path}: {message} (see {context.command_path} --help)"

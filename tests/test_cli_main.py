@@ -1,0 +1,40 @@
+"""``qcpt`` as a user runs it: a usage mistake is one line on stderr and exit 2, no traceback;
+QCPT_DEBUG=1 shows the traceback for bug reports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CASES = [
+    (["bm25"], "qcpt bm25: Missing argument 'dataset'"),
+    (["bm25x"], "No such command 'bm25x'"),
+    (["bm25", "scifact", "-o", "x.trec", "--depth", "0"], "'--depth'"),
+    (["encode", "scifact", "-o", "emb", "--batch-size", "0"], "'--batch-size'"),
+    (["bm25", "--nope"], "No such option: --nope"),
+    (["evaluate", "missing-qrels.tsv", "missing.trec"], "missing-qrels.tsv"),
+]
+
+
+def qcpt(args, tmp_path, **env):
+    return subprocess.run([sys.executable, "-m", "qcpt", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
+
+
+@pytest.mark.parametrize(("args", "expected"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_usage_mistakes_are_one_line_and_exit_2(tmp_path, args, expected):
+    result = qcpt(args, tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = qcpt(["bm25x"], tmp_path, QCPT_DEBUG="1")
+    assert result.returncode != 0 and "Traceback" in result.stderr
