@@ -180,3 +180,23 @@ def test_a_failed_start_does_not_block_the_corrected_rerun(pairs_files, tiny_ber
                  show_progress=False)
     summary = pretrain(config(passages, queries, tiny_bert_dir), out, show_progress=False)
     assert summary["steps"] == 2
+
+
+def test_resume_after_a_kill_during_a_save_uses_the_last_complete_checkpoint(
+        pairs_files, tiny_bert_dir, tmp_path):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{
+        "training.save_steps": 1, "training.keep_checkpoints": True,
+        "training.max_steps": 3})
+    out = tmp_path / "run"
+    pretrain(recipe, out, show_progress=False)
+    first = load_file(out / "model" / "model.safetensors")
+    shutil.rmtree(out / "model")
+    (out / "train_log.json").unlink()
+    # what a kill in the middle of saving checkpoint-3 leaves: weights, no trainer state
+    (out / "checkpoints" / "checkpoint-3" / "trainer_state.json").unlink()
+    summary = pretrain(recipe, out, resume=True, show_progress=False)
+    assert summary["steps"] == 3
+    again = load_file(out / "model" / "model.safetensors")
+    for name in first:
+        assert torch.equal(again[name], first[name]), name

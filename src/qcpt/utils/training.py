@@ -109,22 +109,57 @@ def training_arguments(training: TrainerSettings, output_dir: str | Path, *,
     )
 
 
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+                 "pytorch_model.bin.index.json")
+
+
+def complete_checkpoint(folder: Path) -> bool:
+    """Whether a Trainer checkpoint folder was written to the end: the Trainer writes
+    ``trainer_state.json`` after the weights, optimizer and random states, so a kill during a
+    save leaves a folder without it (or with a torn one)."""
+    import json
+
+    state_file = folder / "trainer_state.json"
+    if not state_file.is_file() or not any((folder / name).is_file() for name in _WEIGHT_FILES):
+        return False
+    try:
+        json.loads(state_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return True
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest complete ``checkpoint-<step>`` folder in ``checkpoints`` (incomplete ones
+    are skipped with a warning), or None."""
+    import re
+
+    found = sorted(((int(m[1]), path) for path in checkpoints.iterdir()
+                    if path.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", path.name))),
+                   reverse=True)
+    for _, path in found:
+        if complete_checkpoint(path):
+            return str(path)
+        logger.warning("%s is incomplete (a save was interrupted): skipped", path)
+    return None
+
+
 def checkpoint_to_resume(checkpoints: Path, resume: bool, state) -> str | None:
-    """The last Trainer checkpoint in ``checkpoints`` when ``resume``; otherwise none.
+    """The newest complete Trainer checkpoint in ``checkpoints`` when ``resume``; otherwise none.
 
     Without ``resume`` the checkpoints of an earlier run are removed (by the main process), so a
     new run never mixes with an old one.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-    if last and not resume:
+    if not checkpoints.is_dir() or not any(checkpoints.iterdir()):
+        return None
+    if not resume:
         if state.is_main_process:
             logger.info("starting afresh: removing the checkpoints of an earlier run in %s "
                         "(pass --resume to continue from them)", checkpoints)
             shutil.rmtree(checkpoints)
         state.wait_for_everyone()
         return None
+    last = last_complete_checkpoint(checkpoints)
     if last:
         logger.info("resuming from %s", last)
     return last
