@@ -200,3 +200,28 @@ def test_resume_after_a_kill_during_a_save_uses_the_last_complete_checkpoint(
     again = load_file(out / "model" / "model.safetensors")
     for name in first:
         assert torch.equal(again[name], first[name]), name
+
+
+def test_a_nan_loss_stops_with_the_step_and_term_and_keeps_the_last_checkpoint(
+        pairs_files, tiny_bert_dir, tmp_path, monkeypatch):
+    import qcpt.pretrain.trainer as trainer_module
+
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{"training.save_steps": 1,
+                                                         "training.max_steps": 3})
+    real, calls = trainer_module.pair_infonce, []
+
+    def nan_at_step_2(*args, **kwargs):
+        calls.append(1)
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if len(calls) == 2 else loss
+
+    monkeypatch.setattr(trainer_module, "pair_infonce", nan_at_step_2)
+    out = tmp_path / "run"
+    with pytest.raises(QcptError, match=r"stopped at step 2: loss term contrastive = nan is "
+                                        r"not finite; the last good checkpoint is .*checkpoint-1"):
+        pretrain(recipe, out, show_progress=False)
+    assert (out / "checkpoints" / "checkpoint-1" / "trainer_state.json").is_file()
+    assert not (out / "checkpoints" / "checkpoint-2").exists() and not (out / "model").exists()
+    monkeypatch.setattr(trainer_module, "pair_infonce", real)
+    assert pretrain(recipe, out, resume=True, show_progress=False)["steps"] == 3

@@ -16,7 +16,12 @@ import torch.distributed as dist
 from transformers import Trainer
 
 from qcpt.finetune.losses import contrastive_loss
-from qcpt.utils.training import all_gather_with_grad, epoch_setter, is_distributed
+from qcpt.utils.training import (
+    all_gather_with_grad,
+    epoch_setter,
+    is_distributed,
+    stop_if_not_finite,
+)
 
 
 def global_contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.Tensor,
@@ -58,6 +63,8 @@ class BiEncoderTrainer(Trainer):
         query_vectors, passage_vectors = model(**inputs)
         loss = global_contrastive_loss(query_vectors, passage_vectors, self.group_size,
                                        self.temperature, self.cross_process_negatives)
+        if model.training:
+            stop_if_not_finite({"contrastive": loss}, self)
         return (loss, (query_vectors, passage_vectors)) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):

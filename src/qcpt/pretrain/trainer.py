@@ -27,7 +27,7 @@ from transformers import Trainer
 
 from qcpt.pretrain.losses import pair_infonce
 from qcpt.pretrain.losses.mlm import IGNORE_INDEX
-from qcpt.utils.training import epoch_setter, is_distributed
+from qcpt.utils.training import epoch_setter, is_distributed, stop_if_not_finite
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -147,6 +147,7 @@ class PretrainTrainer(Trainer):
     def _record(self, terms: dict[str, torch.Tensor]) -> None:
         if not self.model.training:
             return
+        stop_if_not_finite(terms, self)
         for name, value in terms.items():
             self._term_sums[name] += float(value.detach())
         self._term_batches += 1

@@ -206,3 +206,26 @@ def epoch_setter(dataset):
                 dataset.set_epoch(int(state.epoch + 1e-6))
 
     return _EpochSetter()
+
+
+def stop_if_not_finite(terms: dict[str, torch.Tensor], trainer) -> None:
+    """Raise ``QcptError`` naming the step and the loss term when a term is NaN or infinite.
+
+    Nothing of the broken step is saved: the newest checkpoint (named in the message) is the
+    last good state, and ``--resume`` continues from it (after lowering the learning rate or
+    moving to fp32, usually).
+    """
+    bad = {name: float(value.detach()) for name, value in terms.items()
+           if not bool(torch.isfinite(value.detach()).all())}
+    if not bad:
+        return
+    from qcpt.errors import QcptError
+
+    step = trainer.state.global_step + 1
+    checkpoints = Path(trainer.args.output_dir)
+    last = last_complete_checkpoint(checkpoints) if checkpoints.is_dir() else None
+    kept = f"the last good checkpoint is {last}" if last else "no checkpoint was saved yet"
+    terms_text = ", ".join(f"{name} = {value}" for name, value in bad.items())
+    raise QcptError(f"training stopped at step {step}: loss term {terms_text} is not finite; "
+                    f"{kept} (resume it with --resume, e.g. with a lower learning rate or "
+                    "precision fp32)")
