@@ -31,13 +31,13 @@ def _validated(model_class, base, overrides: dict):
     from pydantic import ValidationError
 
     from qcpt.errors import QcptError
+    from qcpt.utils.config import validation_problems
 
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return model_class.model_validate({**base.model_dump(), **given})
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise QcptError(f"bad option: {problems}") from error
+        raise QcptError(f"bad option: {validation_problems(error)}") from None
 
 
 def split_passages_command(
@@ -78,7 +78,7 @@ def split_passages_command(
     else:
         settings = _validated(
             PassageSettings,
-            QueryGenConfig.load(config).passages,
+            QueryGenConfig.from_yaml(config).passages,
             {
                 "max_tokens": max_tokens,
                 "short_probability": short_probability,
@@ -176,7 +176,7 @@ def generate_queries_command(
     from qcpt.querygen.generate import generate_queries
     from qcpt.querygen.writer import parse_shard
 
-    base = QueryGenConfig.load(config).generation
+    base = QueryGenConfig.from_yaml(config).generation
     overrides = {
         "backend": backend,
         "model": model,
@@ -281,7 +281,7 @@ def filter_queries_command(
 
     settings = _validated(
         ConsistencySettings,
-        QueryGenConfig.load(config).consistency,
+        QueryGenConfig.from_yaml(config).consistency,
         {
             "scorer": scorer,
             "k": k,

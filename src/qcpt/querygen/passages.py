@@ -20,11 +20,12 @@ import random
 import re
 from collections.abc import Iterable, Iterator
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from qcpt.data import Document
 from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
+from qcpt.utils.config import Section
 
 DEFAULT_TOKENIZER = "all-MiniLM-L6-v2"
 _ABBREVIATIONS = set(
@@ -34,7 +35,7 @@ _BOUNDARY = re.compile(r"[.!?]+[\"')\]]*\s+|\n\s*")
 _NEXT_STARTS_SENTENCE = re.compile(r"[\"'(\[]?[A-Z0-9]")
 
 
-class PassageSettings(BaseModel):
+class PassageSettings(Section):
     """How documents become passages (defaults: the paper's 144 tokens and 15 % short targets)."""
 
     max_tokens: int = Field(144, gt=1, description="tokens per passage at most (text only)")

@@ -211,6 +211,8 @@ def encoder_settings(
     ``QcptError`` naming the option."""
     from pydantic import ValidationError
 
+    from qcpt.utils.config import validation_problems
+
     try:
         return EncoderSettings(
             model=model,
@@ -224,5 +226,4 @@ def encoder_settings(
             device=device,
         )
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise QcptError(f"bad encoder option: {problems}") from error
+        raise QcptError(f"bad encoder option: {validation_problems(error)}") from None

@@ -35,7 +35,9 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
-            raise QcptError(f"{path}: not valid YAML: {error}") from error
+            raise QcptError(yaml_error_message(path, error)) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise QcptError(f"{path}: cannot read the config: {error}") from None
         if not isinstance(data, dict):
             raise QcptError(f"{path}: a config is a mapping of sections")
     for dotted, value in (overrides or {}).items():
@@ -49,10 +51,28 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
     try:
         return cls.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                             for e in error.errors())
         where = f"{path}: " if path is not None else ""
-        raise QcptError(f"{where}bad {what}: {problems}") from error
+        raise QcptError(f"{where}bad {what}: {validation_problems(error)}") from None
+
+
+def validation_problems(error: ValidationError) -> str:
+    """One line for a pydantic error: ``key.path: message; ...`` (for unknown keys pydantic's
+    'Extra inputs are not permitted' reads 'unknown key')."""
+    parts = []
+    for problem in error.errors():
+        message = problem["msg"]
+        if problem.get("type") == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{'.'.join(map(str, problem['loc']))}: {message}")
+    return "; ".join(parts)
+
+
+def yaml_error_message(path: Path, error: yaml.YAMLError) -> str:
+    """``file:line:column: not valid YAML: problem`` (1-based), in one line."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = getattr(error, "problem", None) or str(error)
+    return f"{where}: not valid YAML: {' '.join(str(problem).split())}"
 
 
 def dump_config(config: BaseModel) -> str:
