@@ -14,7 +14,6 @@ from qcpt.querygen.generate import generate_queries
 from qcpt.querygen.writer import (
     find_shards,
     merge_shards,
-    parse_shard,
     shard_path,
 )
 
@@ -123,12 +122,6 @@ def test_merge_refuses_incomplete_or_missing_shards(tmp_path, gen_passages):
         )
     with pytest.raises(QcptError, match="not complete"):
         merge_shards(out, [p.id for p in gen_passages])
-
-
-@pytest.mark.parametrize("spec", ["2/2", "a/b", "1"])
-def test_bad_shard_specs(spec):
-    with pytest.raises(QcptError, match="bad shard"):
-        parse_shard(spec)
 
 
 def test_query_file_errors_name_the_line(tmp_path):

@@ -174,7 +174,7 @@ def generate_queries_command(
     from qcpt.querygen.backends import create_generator
     from qcpt.querygen.config import CleanSettings, GenerationSettings, QueryGenConfig
     from qcpt.querygen.generate import generate_queries
-    from qcpt.querygen.writer import parse_shard
+    from qcpt.utils.cli import parse_part
 
     base = QueryGenConfig.from_yaml(config).generation
     overrides = {
@@ -202,7 +202,7 @@ def generate_queries_command(
     settings = _validated(GenerationSettings, base, overrides)
     if clean is not None:
         settings.clean = CleanSettings(**{**settings.clean.model_dump(), "enabled": clean})
-    shard_spec = parse_shard(shard)
+    shard_spec = parse_part(shard, "--shard")
     items = load_passages(passages, data_dir)[:limit]
     source = str(Path(passages).resolve()) if Path(passages).exists() else passages
     generator = create_generator(settings, [p.id for p in items])

@@ -36,16 +36,6 @@ def shard_path(path: str | Path, shard: tuple[int, int]) -> Path:
     return path.with_name(f"{path.name.removesuffix('.jsonl')}.shard-{k}-of-{n}.jsonl")
 
 
-def parse_shard(spec: str | None) -> tuple[int, int]:
-    """``"k/n"`` -> ``(k, n)`` with ``0 <= k < n``; ``None`` -> ``(0, 1)``."""
-    if spec is None:
-        return 0, 1
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
-    if not match or not int(match[1]) < int(match[2]):
-        raise QcptError(f"bad shard {spec!r}: expected k/n with 0 <= k < n, e.g. 0/4")
-    return int(match[1]), int(match[2])
-
-
 class QueryWriter:
     """Appends records to a generated-queries file, resuming one written with the same settings.
 

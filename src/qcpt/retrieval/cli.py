@@ -26,6 +26,7 @@ from qcpt.utils.cli import (
     QueryLenOpt,
     QuietOpt,
     SplitOpt,
+    parse_part,
 )
 
 console = Console(stderr=True)
@@ -111,7 +112,7 @@ def encode_command(
         data.iter_corpus(),
         output,
         shard_size=shard_size,
-        part=_parse_part(part),
+        part=parse_part(part, "--part"),
         show_progress=not quiet,
     )
     console.print(f"{len(shards)} shard(s) in {output}")
@@ -173,13 +174,3 @@ def search_command(
     )
     write_run(run, output, tag=Path(recorded["model"]).name or "dense")
     console.print(f"wrote {output} ({len(run)} queries)")
-
-
-def _parse_part(text: str) -> tuple[int, int]:
-    from qcpt.errors import QcptError
-
-    try:
-        index, count = (int(x) for x in text.split("/"))
-    except ValueError as error:
-        raise QcptError(f"--part must look like k/n (e.g. 0/4), got {text!r}") from error
-    return index, count

@@ -102,3 +102,20 @@ OverwriteOpt = Annotated[bool, typer.Option(
     "recipe's run included).")]
 ResumeOpt = Annotated[bool, typer.Option(
     "--resume", help="Continue an interrupted run from its last Trainer checkpoint.")]
+
+
+def parse_part(spec: str | None, option: str = "--shard") -> tuple[int, int]:
+    """``"k/n"`` -> ``(k, n)`` with ``0 <= k < n``; ``None`` -> ``(0, 1)`` (the whole input).
+
+    Every sharded command (``generate-queries --shard``, ``encode --part``) reads it so.
+    """
+    import re
+
+    from qcpt.errors import QcptError
+
+    if spec is None:
+        return 0, 1
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+    if not match or not int(match[1]) < int(match[2]):
+        raise QcptError(f"bad {option} {spec!r}: expected k/n with 0 <= k < n, e.g. 0/4")
+    return int(match[1]), int(match[2])
