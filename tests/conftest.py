@@ -28,6 +28,15 @@ def word_vocab() -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
+def app():
+    """The real ``qcpt`` typer app with every sub-command registered."""
+    from qcpt import cli
+
+    cli._register()
+    return cli.app
+
+
+@pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory) -> Path:
     """A 2-layer, 32-dim random BERT with a word-level vocabulary, saved as a HF checkpoint."""
     import torch

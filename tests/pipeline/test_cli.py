@@ -4,24 +4,11 @@ import json
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
-from qcpt import cli
+from qcpt.cli import main
 from qcpt.evaluation import read_run
 
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def app():
-    cli._register()
-    return cli.app
-
-
-def invoke(app, *args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
+from ..cli_helpers import invoke
 
 
 def test_eval_model_writes_run_and_metrics(app, tiny_beir, tiny_bert_dir, tmp_path):
@@ -71,7 +58,7 @@ def test_bad_input_is_one_line_and_no_output(tiny_beir, tmp_path, monkeypatch, c
     run_file = tmp_path / "never.trec"
     monkeypatch.setattr(sys, "argv", ["qcpt", "bm25", str(tiny_beir), "-o", str(run_file), "-q"])
     with pytest.raises(SystemExit) as exit_info:
-        cli.main()
+        main()
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert f"{corpus}:2:" in err and "Traceback" not in err

@@ -3,24 +3,10 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from qcpt import cli
 from qcpt.evaluation import read_run
 
-runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def app():
-    cli._register()
-    return cli.app
-
-
-def invoke(app, *args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
+from ..cli_helpers import invoke
 
 
 def test_bm25_then_evaluate(app, tiny_beir, tmp_path):
