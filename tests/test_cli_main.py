@@ -38,3 +38,22 @@ def test_usage_mistakes_are_one_line_and_exit_2(tmp_path, args, expected):
 def test_debug_shows_the_traceback(tmp_path):
     result = qcpt(["bm25x"], tmp_path, QCPT_DEBUG="1")
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_output_path_problems_are_one_line(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "q.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t2\n")
+    (inputs / "r.trec").write_text("q1 Q0 d1 1 0.9 t\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    for args, expected in (
+        (["evaluate", inputs / "q.tsv", inputs / "r.trec", "-o", inputs], "is a folder"),
+        (["evaluate", inputs / "q.tsv", inputs], "Is a directory"),
+        (["evaluate", inputs / "q.tsv", inputs / "r.trec", "-o", inputs / "q.tsv" / "m.json"],
+         "q.tsv"),
+    ):
+        result = qcpt([str(a) for a in args], work)
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert expected in lines[0] and "Traceback" not in result.stderr

@@ -76,6 +76,12 @@ def main() -> None:
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
+    except OSError as error:  # output paths: read-only folder, a file where a folder must be...
+        if debug or error.filename is None:
+            raise
+        names = " -> ".join(str(n) for n in (error.filename, error.filename2) if n)
+        typer.secho(f"error: {names}: {error.strerror or error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
     except _click_exceptions() as error:  # usage errors: standalone_mode=False passes them on
         if debug:
             raise

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.errors import QcptError
 from qcpt.evaluation.metrics import DEFAULT_MEASURES, evaluate_run
 from qcpt.evaluation.report import metrics_table
 from qcpt.evaluation.runs import read_run
@@ -52,6 +53,8 @@ def evaluate_command(
     # imported here so the evaluation package stands alone
     from qcpt.data import default_min_relevance, load_qrels
 
+    if output is not None and output.is_dir():  # say so before the work, not after it
+        raise QcptError(f"--output {output} is a folder; give the JSON file to write")
     if min_relevance is None:  # qrels/<split>.tsv inside the data set's folder, or beside it
         folder = qrels.resolve().parent
         min_relevance = default_min_relevance(
