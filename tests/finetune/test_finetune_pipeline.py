@@ -69,7 +69,7 @@ def test_two_stages_end_to_end_then_rerun_skips(tiny_beir, tiny_bert_dir, tmp_pa
         again = run_finetune(config, out, show_progress=False)
     assert again["results"] == summary["results"]
     assert (out / "stage2" / "metrics.json").stat().st_mtime_ns == before
-    assert caplog.text.count("is finished") == 2
+    assert "this finetune run is finished (same recipe and inputs): skipped" in caplog.text
 
 
 def test_resume_continues_from_the_last_checkpoint(tiny_beir, tiny_bert_dir, tmp_path, caplog):
@@ -121,3 +121,22 @@ def test_build_train_and_mine_commands(tiny_beir, tiny_bert_dir, tmp_path):
     assert len(lines) == 8 and all(len(line["negative_passages"]) == 3 for line in lines)
     assert (tmp_path / "mined.embeddings" / "manifest.json").is_file()
     assert (tmp_path / "run.trec").is_file()
+
+
+def test_finished_run_is_skipped_and_a_failed_start_does_not_block(tiny_beir, tiny_bert_dir,
+                                                                   tmp_path, caplog):
+    out = tmp_path / "out"
+    recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir)
+    bad = FinetuneConfig.from_yaml(recipe, {"stages": 1, "dataset": str(tmp_path / "nowhere")})
+    with pytest.raises(QcptError):
+        run_finetune(bad, out, show_progress=False)
+    config = FinetuneConfig.from_yaml(recipe, {"stages": 1})
+    first = run_finetune(config, out, show_progress=False)  # the corrected rerun is accepted
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
+    with caplog.at_level("INFO"):
+        assert run_finetune(config, out, show_progress=False) == first
+    assert "skipped" in caplog.text
+    changed = config.model_copy(update={"stage2_init": "stage1"})
+    with pytest.raises(QcptError, match="stage2_init: 'initial' -> 'stage1'"):
+        run_finetune(changed, out, show_progress=False)
+    assert run_finetune(changed, out, overwrite=True, show_progress=False)["results"]

@@ -20,6 +20,7 @@ from qcpt.utils.cli import (
     ModelLenOpt,
     ModelOpt,
     NormalizeOpt,
+    OverwriteOpt,
     PassageLenOpt,
     PoolingOpt,
     PrecisionOpt,
@@ -140,6 +141,7 @@ def finetune_command(
     zero_shot: Annotated[bool | None, typer.Option(
         "--zero-shot/--no-zero-shot", help="Also evaluate the starting model.")] = None,
     resume: ResumeOpt = False,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""
@@ -158,7 +160,8 @@ def finetune_command(
         "training.precision": precision, "evaluation.zero_shot": zero_shot,
     }
     recipe = FinetuneConfig.from_yaml(config, overrides)
-    summary = run_finetune(recipe, output, resume=resume, show_progress=not quiet)
+    summary = run_finetune(recipe, output, resume=resume, overwrite=overwrite,
+                           show_progress=not quiet)
     if not distributed_state().is_main_process:
         return
     Console().print(metrics_table(summary["results"], title=f"{summary['dataset']} "

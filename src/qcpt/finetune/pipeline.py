@@ -34,7 +34,6 @@ from typing import Any
 
 from qcpt.data import RetrievalDataset, resolve_dataset
 from qcpt.encoder.checkpoints import read_model_defaults, resolve_model
-from qcpt.errors import QcptError
 from qcpt.evaluation import metrics_markdown, write_run
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_groups
@@ -42,11 +41,11 @@ from qcpt.finetune.training import train_bi_encoder
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 from qcpt.retrieval.evaluate import METRICS_FILE
 from qcpt.utils.io import file_fingerprint, write_json, write_text
+from qcpt.utils.stage import open_stage
 from qcpt.utils.training import distributed_state
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 GROUPS_FILE = "groups.jsonl"
 MODEL_DIR = "model"
 STAGE_FILE = "stage.json"
@@ -55,13 +54,28 @@ SUMMARY_MARKDOWN = "summary.md"
 
 
 def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool = False,
-                 show_progress: bool = True) -> dict[str, Any]:
-    """Run the recipe's stages into ``output_dir`` and return the summary (also written)."""
+                 overwrite: bool = False, show_progress: bool = True) -> dict[str, Any]:
+    """Run the recipe's stages into ``output_dir`` and return the summary (also written).
+
+    The folder follows the stage protocol (:mod:`qcpt.utils.stage`): a finished run of the
+    same recipe is skipped, an unfinished one continues (each finished stage is reused; only the
+    number of stages may change), another recipe's run is refused naming the differences unless
+    ``overwrite``; a start that failed before any stage began does not block the next one.
+    """
     output_dir = Path(output_dir)
     state = distributed_state()
-    if state.is_main_process:
-        _check_or_write_config(config, output_dir)
+    summary_path = output_dir / SUMMARY_FILE
+    stage_dirs = [output_dir / f"stage{n}" for n in range(1, config.stages + 1)]
+    finished = summary_path.is_file() and all((d / METRICS_FILE).is_file() for d in stage_dirs)
+    progress = any((output_dir / name).exists() for name in ("stage1", "stage2", "zero-shot"))
+    stage_run = open_stage(output_dir, "finetune", config, finished=finished, progress=progress,
+                           overwrite=overwrite, write=state.is_main_process,
+                           may_change=("stages",),
+                           inputs={"encoder.model": config.encoder.model,
+                                   "dataset": config.dataset})
     state.wait_for_everyone()
+    if stage_run.action == "skip":
+        return json.loads(summary_path.read_text())
     dataset = resolve_dataset(config.dataset, config.data_dir)
     initial = resolve_model(config.encoder.model)
     defaults = read_model_defaults(initial)
@@ -81,8 +95,10 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
         results["stage 2"] = runner.stage(2, stage2_init, dev_groups)
     summary = _summary(config, dataset, output_dir, results)
     if state.is_main_process:
-        write_json(output_dir / SUMMARY_FILE, summary)
+        write_json(summary_path, summary)
         write_text(output_dir / SUMMARY_MARKDOWN, summary_markdown(summary))
+        stage_run.finish({"summary": SUMMARY_FILE, "summary_markdown": SUMMARY_MARKDOWN,
+                          **{d.name: d.name for d in stage_dirs}})
     return summary
 
 
@@ -211,17 +227,6 @@ class _StageRunner:
                 "queries": file_fingerprint(self.dataset.queries_path),
                 "qrels": file_fingerprint(self.dataset.qrels_paths[split]),
                 "groups": file_fingerprint(groups_path)}
-
-
-def _check_or_write_config(config: FinetuneConfig, output_dir: Path) -> None:
-    """Keep one recipe per output folder; only the number of stages may change on a rerun."""
-    path = output_dir / CONFIG_FILE
-    if path.is_file():
-        stored = FinetuneConfig.from_yaml(path)
-        if stored.model_copy(update={"stages": config.stages}) != config:
-            raise QcptError(f"{output_dir} holds a run of another recipe ({path}); use a fresh "
-                            "output folder or the same config")
-    write_text(path, config.to_yaml())
 
 
 def _summary(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,

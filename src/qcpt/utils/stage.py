@@ -94,13 +94,16 @@ class StageRun:
 
 def open_stage(folder: str | Path, stage: str, recipe, *,
                inputs: Mapping[str, str | Path | None], finished: bool, progress: bool,
-               overwrite: bool = False, write: bool = True) -> StageRun:
+               overwrite: bool = False, write: bool = True,
+               may_change: tuple[str, ...] = ()) -> StageRun:
     """Apply the rerun rule (module docstring) to ``folder`` for ``recipe`` (a
     :class:`~qcpt.utils.config.Recipe`) of ``stage``.
 
-    ``finished``: the stage's outputs are all present; ``progress``: an earlier run left
-    something worth keeping (checkpoints, partial outputs). ``write`` (the main process): write
-    ``config.yaml`` and a running manifest for a run that starts.
+    ``finished``: the outputs this recipe asks for are all present; ``progress``: an earlier run
+    left something worth keeping (checkpoints, partial outputs); ``may_change``: settings
+    (dotted keys) a rerun may change without counting as another recipe (fine-tuning's number
+    of stages). ``write`` (the main process): write ``config.yaml`` and a running manifest for a
+    run that starts.
     """
     folder = Path(folder)
     settings = recipe.model_dump(mode="json")
@@ -112,7 +115,8 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
                   "inputs": fingerprints}
     interrupted = False
     if stored is not None:
-        changed = differences(stored.get("settings", {}), settings)
+        changed = [line for line in differences(stored.get("settings", {}), settings)
+                   if line.split(":", 1)[0] not in may_change]
         changed += [f"input {name} differs" for name in sorted(set(stored.get("inputs", {}))
                                                                 | set(fingerprints))
                     if stored.get("inputs", {}).get(name) != fingerprints.get(name)]
