@@ -9,7 +9,6 @@ import pytest
 from qcpt.errors import QcptError
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.pretrain.contexts import ContextSpec
-from qcpt.pretrain.training import resolved_symmetric
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("pretrain-*.yaml"))
 
@@ -47,9 +46,9 @@ def test_span_recipes_differ_from_their_query_twins_in_the_context_only():
         assert query_rest == span_rest, (query, span)
         assert query_data["context"] == "query" and span_data["context"] == "span-random"
     twin = PretrainConfig.from_yaml(root / "pretrain-cotmae-span-scifact-cpu.yaml")
-    assert not resolved_symmetric(twin) and twin.generative.decoder == "autoregressive"
+    assert not twin.generative.symmetric and twin.generative.decoder == "autoregressive"
     original = PretrainConfig.from_yaml(root / "pretrain-cotmae-scifact-cpu.yaml")
-    assert resolved_symmetric(original) and original.generative.decoder == "masked"
+    assert original.generative.symmetric and original.generative.decoder == "masked"
     assert original.generative.decoder_layers == 2
     assert set(ContextSpec.parse(original.data.context).kinds) == {
         "span-random", "span-nearby", "span-overlap"}
@@ -72,15 +71,15 @@ def test_mlm_weight_reaches_both_mlm_terms():
     assert loss["contrastive_weight"] == 1.0
 
 
-def test_symmetric_defaults_to_span_only_contexts():
+def test_symmetric_is_chosen_explicitly_and_contexts_are_checked_at_load():
     def config(context, symmetric=None):
         return PretrainConfig.from_yaml(None, {"data.passages": "p", "data.context": context,
                                                "generative.symmetric": symmetric})
 
-    assert resolved_symmetric(config("span-random"))
-    assert not resolved_symmetric(config("query"))
-    assert not resolved_symmetric(config("query:0.5,span:0.5"))
-    assert not resolved_symmetric(config("span", symmetric=False))
+    assert not config("span-random").generative.symmetric  # no longer implied by spans
+    assert config("span", symmetric=True).generative.symmetric
+    with pytest.raises(QcptError, match=r"data.context: .*unknown context kind 'title'"):
+        config("title")
 
 
 def test_mistakes_name_the_file_and_field(tmp_path):

@@ -16,7 +16,7 @@ def test_spec_parses_kinds_aliases_and_normalises_weights():
     assert mixed.kinds == ("query", "span-nearby")
     assert mixed.weights == pytest.approx((0.75, 0.25))
     assert str(mixed) == "query:0.75,span-nearby:0.25"
-    assert ContextSpec.parse("span-overlap").spans_only
+    assert not ContextSpec.parse("span-overlap").uses_queries
 
 
 @pytest.mark.parametrize("spec", ["", "title", "query:x", "query:-1", "query,query",

@@ -69,11 +69,11 @@ def test_contrastive_query_context_from_the_command_line(pairs_files, tiny_bert_
 
 
 @pytest.mark.parametrize("decoder", ["autoregressive", "masked"])
-def test_generative_span_context_is_symmetric_by_default(pairs_files, tiny_bert_dir, tmp_path,
-                                                         decoder):
+def test_generative_span_context_symmetric(pairs_files, tiny_bert_dir, tmp_path, decoder):
     passages, queries = pairs_files
     recipe = config(passages, queries, tiny_bert_dir, **{
-        "objective": "generative", "data.context": "span", "generative.decoder": decoder})
+        "objective": "generative", "data.context": "span", "generative.decoder": decoder,
+        "generative.symmetric": True})
     summary = pretrain(recipe, tmp_path / "run", show_progress=False)
     assert summary["steps"] == 2
     assert {"loss_mlm", "loss_decoder"} <= set(summary["final_losses"])
@@ -225,3 +225,26 @@ def test_a_nan_loss_stops_with_the_step_and_term_and_keeps_the_last_checkpoint(
     assert not (out / "checkpoints" / "checkpoint-2").exists() and not (out / "model").exists()
     monkeypatch.setattr(trainer_module, "pair_infonce", real)
     assert pretrain(recipe, out, resume=True, show_progress=False)["steps"] == 3
+
+
+def test_a_context_kind_registered_in_one_place_runs_end_to_end(pairs_files, tiny_bert_dir,
+                                                                tmp_path, monkeypatch):
+    """Adding a context kind is one ContextKind and one registration line."""
+    from qcpt.pretrain import contexts
+
+    monkeypatch.setattr(contexts, "CONTEXT_KINDS", dict(contexts.CONTEXT_KINDS))
+    monkeypatch.setattr(contexts, "_ALIASES", dict(contexts._ALIASES))
+    drawn = []
+
+    def first_words(sampler, index, rng):
+        drawn.append(index)
+        return " ".join(sampler.words[index][: 2 + int(rng.integers(3))])
+
+    contexts.register_context_kind(contexts.ContextKind(
+        "lead", lambda sampler, index: True, first_words, aliases=("first-words",)))
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{"data.context": "first-words:1,query:1"})
+    assert recipe.data.context == "first-words:1,query:1"
+    summary = pretrain(recipe, tmp_path / "run", show_progress=False)
+    assert summary["steps"] == 2 and drawn
+    assert "loss_contrastive" in summary["final_losses"]

@@ -46,7 +46,7 @@ def pretrain_command(
     ] = None,
     symmetric: Annotated[bool | None, typer.Option(
         "--symmetric/--asymmetric", help="Generative: encode both sides and decode each "
-        "from the other (default: for span-only contexts).")] = None,
+        "from the other (original CoT-MAE; default asymmetric).")] = None,
     max_steps: MaxStepsOpt = None,
     epochs: EpochsOpt = None,
     batch_size: Annotated[int | None, typer.Option(

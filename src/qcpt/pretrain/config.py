@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section
 from qcpt.utils.training import TrainerSettings
 
@@ -23,11 +24,22 @@ class DataConfig(Section):
     queries: str | None = Field(None, description="generated-queries jsonl (query context)")
     context: str = Field("query", description="query | span-random | span-nearby | "
                          "span-overlap | span (= span-random) or a weighted mixture such as "
-                         "'query:0.5,span-random:0.5'")
+                         "'query:0.5,span-random:0.5' (any registered context kind)")
     missing_queries: Literal["drop", "span"] = Field(
         "drop", description="a passage without generated queries, when the context uses "
         "queries: drop it (the authors) or give it a span-random context")
     with_title: bool = Field(False, description="prepend the document title to every passage")
+
+    @field_validator("context")
+    @classmethod
+    def _known_context(cls, value: str) -> str:
+        from qcpt.pretrain.contexts import ContextSpec
+
+        try:
+            ContextSpec.parse(value)
+        except QcptError as error:
+            raise ValueError(str(error)) from None
+        return value
 
 
 class ModelConfig(Section):
@@ -79,9 +91,9 @@ class GenerativeConfig(Section):
     decoder_mask_rate: float = Field(0.45, gt=0, lt=1, description="masked decoder: context "
                                      "masking rate")
     decoder_weight: float = Field(1.0, ge=0)
-    symmetric: bool | None = Field(None, description="encode both sides and decode each from "
-                                   "the other (original CoT-MAE); default: when every context "
-                                   "is a span")
+    symmetric: bool = Field(False, description="encode both sides and decode each from the "
+                            "other (original CoT-MAE, configs/pretrain-cotmae-*.yaml); chosen "
+                            "explicitly, never implied by the context")
 
 
 class MaskingSettings(Section):

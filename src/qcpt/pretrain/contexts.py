@@ -16,23 +16,48 @@ Fallbacks, when a passage lacks the drawn kind: ``query`` without generated quer
 to ``span-random``; ``span-random`` / ``span-nearby`` in a single-passage document fall back to
 ``span-overlap``, which always exists (in a single-passage document it is a random window of
 50-99 % of the passage's words). Counts are in :meth:`ContextSampler.fallback_counts`.
+
+Every kind is one :class:`ContextKind` in ``CONTEXT_KINDS`` (its test of availability, its draw,
+its fallback and aliases); :func:`register_context_kind` adds one, and the kind is then usable
+in any spec, recipe and command.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qcpt.errors import QcptError
 
-KINDS = ("query", "span-random", "span-nearby", "span-overlap")
-_ALIASES = {"span": "span-random", "random": "span-random", "nearby": "span-nearby",
-            "overlap": "span-overlap", "queries": "query"}
-_FALLBACK = {"query": "span-random", "span-random": "span-overlap",
-             "span-nearby": "span-overlap"}
+
+@dataclass(frozen=True)
+class ContextKind:
+    """One kind of context: ``available(sampler, i)`` says whether passage ``i`` has one,
+    ``draw(sampler, i, rng)`` returns its text; ``fallback`` is the kind used where it is not
+    available (None: always available); ``uses_queries``: it needs generated queries."""
+
+    name: str
+    available: Callable[[ContextSampler, int], bool]
+    draw: Callable[[ContextSampler, int, np.random.Generator], str]
+    fallback: str | None = None
+    uses_queries: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+CONTEXT_KINDS: dict[str, ContextKind] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_context_kind(kind: ContextKind) -> ContextKind:
+    """Make ``kind`` usable by name (and aliases) in context specs; returns it."""
+    if kind.fallback is not None and kind.fallback not in CONTEXT_KINDS:
+        raise ValueError(f"context kind {kind.name}: unknown fallback {kind.fallback!r}")
+    CONTEXT_KINDS[kind.name] = kind
+    _ALIASES.update({alias: kind.name for alias in kind.aliases})
+    return kind
 
 
 @dataclass(frozen=True)
@@ -51,9 +76,9 @@ class ContextSpec:
                 continue
             name, _, weight = part.partition(":")
             name = _ALIASES.get(name.strip().lower(), name.strip().lower())
-            if name not in KINDS:
+            if name not in CONTEXT_KINDS:
                 raise QcptError(f"unknown context kind {name!r} in {spec!r}; use one of "
-                                f"{', '.join(KINDS)} (or span = span-random)")
+                                f"{', '.join(CONTEXT_KINDS)} (or span = span-random)")
             try:
                 value = float(weight) if weight else 1.0
             except ValueError as error:
@@ -71,11 +96,7 @@ class ContextSpec:
 
     @property
     def uses_queries(self) -> bool:
-        return "query" in self.kinds
-
-    @property
-    def spans_only(self) -> bool:
-        return not self.uses_queries
+        return any(CONTEXT_KINDS[kind].uses_queries for kind in self.kinds)
 
     def __str__(self) -> str:
         if len(self.kinds) == 1:
@@ -103,24 +124,24 @@ class ContextSampler:
         for index, doc_id in enumerate(doc_ids):
             members.setdefault(doc_id, []).append(index)
         self._siblings = [members[doc_id] for doc_id in doc_ids]
-        self._words = [text.split() for text in texts]
+        self.words = [text.split() for text in texts]
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def available(self, index: int, kind: str) -> bool:
         """Whether passage ``index`` has a context of ``kind``."""
-        if kind == "query":
-            return len(self.queries[index]) > 0
-        if kind in ("span-random", "span-nearby"):
-            return len(self._siblings[index]) > 1
-        return True
+        return CONTEXT_KINDS[kind].available(self, index)
 
     def resolve_kind(self, index: int, kind: str) -> str:
         """``kind`` or, where passage ``index`` lacks it, the documented fallback."""
         while not self.available(index, kind):
-            kind = _FALLBACK[kind]
+            kind = CONTEXT_KINDS[kind].fallback
         return kind
+
+    def siblings(self, index: int) -> list[int]:
+        """Indices of the passages of passage ``index``'s document, in document order."""
+        return self._siblings[index]
 
     def fallback_counts(self) -> dict[str, Counter]:
         """Per requested kind of the spec: how many passages fall back to which kind."""
@@ -139,37 +160,58 @@ class ContextSampler:
         else:
             kind = self.spec.kinds[int(rng.choice(len(self.spec.kinds), p=self.spec.weights))]
         kind = self.resolve_kind(index, kind)
-        if kind == "query":
-            options = self.queries[index]
-            return options[int(rng.integers(len(options)))], kind
-        siblings = self._siblings[index]
-        if kind == "span-random":
-            others = [j for j in siblings if j != index]
-            return self.texts[others[int(rng.integers(len(others)))]], kind
-        if kind == "span-nearby":
-            position = siblings.index(index)
-            neighbours = [siblings[p] for p in (position - 1, position + 1)
-                          if 0 <= p < len(siblings)]
-            return self.texts[neighbours[int(rng.integers(len(neighbours)))]], kind
-        return self._overlapping_window(index, rng), kind
+        return CONTEXT_KINDS[kind].draw(self, index, rng), kind
 
-    def _overlapping_window(self, index: int, rng: np.random.Generator) -> str:
-        siblings = self._siblings[index]
-        words: list[str] = []
-        start = 0
-        for j in siblings:
-            if j == index:
-                start = len(words)
-            words.extend(self._words[j])
-        length = len(self._words[index])
-        if length < 2:
-            return self.texts[index]
-        if len(words) == length:  # single-passage document: a shorter window inside it
-            size = int(rng.integers((length + 1) // 2, length))
-            offset = int(rng.integers(0, length - size + 1))
-            return " ".join(words[offset:offset + size])
-        low = max(0, start - length // 2)
-        high = min(len(words) - length, start + length // 2)
-        offsets = [o for o in range(low, high + 1) if o != start] or [start]
-        offset = offsets[int(rng.integers(len(offsets)))]
-        return " ".join(words[offset:offset + length])
+
+def _overlapping_window(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:
+    siblings = sampler.siblings(index)
+    words: list[str] = []
+    start = 0
+    for j in siblings:
+        if j == index:
+            start = len(words)
+        words.extend(sampler.words[j])
+    length = len(sampler.words[index])
+    if length < 2:
+        return sampler.texts[index]
+    if len(words) == length:  # single-passage document: a shorter window inside it
+        size = int(rng.integers((length + 1) // 2, length))
+        offset = int(rng.integers(0, length - size + 1))
+        return " ".join(words[offset:offset + size])
+    low = max(0, start - length // 2)
+    high = min(len(words) - length, start + length // 2)
+    offsets = [o for o in range(low, high + 1) if o != start] or [start]
+    offset = offsets[int(rng.integers(len(offsets)))]
+    return " ".join(words[offset:offset + length])
+
+
+def _random_sibling(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:
+    others = [j for j in sampler.siblings(index) if j != index]
+    return sampler.texts[others[int(rng.integers(len(others)))]]
+
+
+def _nearby_sibling(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:
+    siblings = sampler.siblings(index)
+    position = siblings.index(index)
+    neighbours = [siblings[p] for p in (position - 1, position + 1) if 0 <= p < len(siblings)]
+    return sampler.texts[neighbours[int(rng.integers(len(neighbours)))]]
+
+
+def _query(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:
+    options = sampler.queries[index]
+    return options[int(rng.integers(len(options)))]
+
+
+def _has_sibling(sampler: ContextSampler, index: int) -> bool:
+    return len(sampler.siblings(index)) > 1
+
+
+register_context_kind(ContextKind("span-overlap", lambda sampler, index: True,
+                                  _overlapping_window, aliases=("overlap",)))
+register_context_kind(ContextKind("span-random", _has_sibling, _random_sibling,
+                                  fallback="span-overlap", aliases=("span", "random")))
+register_context_kind(ContextKind("span-nearby", _has_sibling, _nearby_sibling,
+                                  fallback="span-overlap", aliases=("nearby",)))
+register_context_kind(ContextKind("query", lambda sampler, index: len(sampler.queries[index]) > 0,
+                                  _query, fallback="span-random", uses_queries=True,
+                                  aliases=("queries",)))

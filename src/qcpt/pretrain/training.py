@@ -38,15 +38,6 @@ TRAIN_LOG_FILE = "train_log.json"
 CURVES_FILE = "loss_curves.png"
 
 
-def resolved_symmetric(config: PretrainConfig) -> bool:
-    """Whether the generative objective encodes both sides (default: span-only contexts)."""
-    from qcpt.pretrain.contexts import ContextSpec
-
-    if config.generative.symmetric is not None:
-        return config.generative.symmetric
-    return ContextSpec.parse(config.data.context).spans_only
-
-
 def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool):
     """The objective's model around ``mlm_model`` and the trainer's loss settings."""
     from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
@@ -67,7 +58,7 @@ def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool
     settings = config.generative
     model = CotMaeModel(mlm_model, pooling=pooling, decoder=settings.decoder,
                         decoder_layers=settings.decoder_layers,
-                        attn_window=settings.attn_window, symmetric=resolved_symmetric(config))
+                        attn_window=settings.attn_window, symmetric=config.generative.symmetric)
     return model, {"term_weights": {"mlm": 1.0, "decoder": settings.decoder_weight}}
 
 
@@ -81,7 +72,7 @@ def build_collator(config: PretrainConfig, tokenizer, seed: int):
     if config.objective == "contrastive":
         return PairCollator(tokenizer, **lengths, mask_rate=config.contrastive.mask_rate,
                             encode_context=True, seed=seed)
-    symmetric = resolved_symmetric(config)
+    symmetric = config.generative.symmetric
     return PairCollator(tokenizer, **lengths, mask_rate=config.generative.mask_rate,
                         encode_context=symmetric, decoder=config.generative.decoder,
                         decoder_mask_rate=config.generative.decoder_mask_rate,
