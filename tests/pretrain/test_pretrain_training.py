@@ -248,3 +248,38 @@ def test_a_context_kind_registered_in_one_place_runs_end_to_end(pairs_files, tin
     summary = pretrain(recipe, tmp_path / "run", show_progress=False)
     assert summary["steps"] == 2 and drawn
     assert "loss_contrastive" in summary["final_losses"]
+
+
+def test_an_objective_registered_in_one_place_runs_end_to_end(pairs_files, tiny_bert_dir,
+                                                              tmp_path, monkeypatch):
+    """Adding an objective is one Objective and one registration line: here, plain MLM on the
+    passages (no context, no head)."""
+    from torch import nn
+
+    from qcpt.pretrain import objectives
+    from qcpt.pretrain.losses import masked_lm_loss
+    from qcpt.pretrain.modeling import backbone_of, mlm_head_of
+
+    class PassageMlm(nn.Module):
+        def __init__(self, mlm_model):
+            super().__init__()
+            self.backbone, self.head = backbone_of(mlm_model), mlm_head_of(mlm_model)
+
+        def forward(self, passage, **views):
+            last = self.backbone(input_ids=passage["input_ids"],
+                                 attention_mask=passage["attention_mask"]).last_hidden_state
+            loss, count = masked_lm_loss(last, passage["labels"], self.head)
+            return {"mlm": loss, "mlm_count": count}
+
+    monkeypatch.setattr(objectives, "OBJECTIVES", dict(objectives.OBJECTIVES))
+    objectives.register_objective(objectives.Objective(
+        "passage-mlm", lambda config, mlm, pooling, normalize: (
+            PassageMlm(mlm), {"term_weights": {"mlm": 1.0}}),
+        lambda config: {"mask_rate": 0.3, "encode_context": False}))
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, objective="passage-mlm")
+    summary = pretrain(recipe, tmp_path / "run", show_progress=False)
+    assert summary["steps"] == 2 and set(summary["final_losses"]) == {"loss", "loss_mlm"}
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    with pytest.raises(QcptError, match="unknown objective 'nope'"):
+        config(passages, queries, tiny_bert_dir, objective="nope")

@@ -128,7 +128,8 @@ class PretrainTrainingConfig(TrainerSettings):
 class PretrainConfig(Recipe):
     """A complete pre-training recipe."""
 
-    objective: Literal["contrastive", "generative"] = "contrastive"
+    objective: str = Field("contrastive", description="contrastive (coCondenser) | generative "
+                           "(CoT-MAE) | any registered objective (qcpt.pretrain.objectives)")
     data: DataConfig
     model: ModelConfig = ModelConfig()
     contrastive: ContrastiveConfig = ContrastiveConfig()
@@ -137,3 +138,12 @@ class PretrainConfig(Recipe):
     training: PretrainTrainingConfig = PretrainTrainingConfig()
 
     kind = "pre-training config"
+
+    @field_validator("objective")
+    @classmethod
+    def _known_objective(cls, value: str) -> str:
+        from qcpt.pretrain.objectives import OBJECTIVES
+
+        if value not in OBJECTIVES:
+            raise ValueError(f"unknown objective {value!r}; use one of {', '.join(OBJECTIVES)}")
+        return value

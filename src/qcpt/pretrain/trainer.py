@@ -119,7 +119,9 @@ class PretrainTrainer(Trainer):
         (self.contrastive_weight * scale * contrastive).backward()
         targets = sum((side["labels"] != IGNORE_INDEX).sum() for side in
                       (inputs["passage"], inputs["context"]))
-        counts = {"mlm": targets, "head_mlm": targets}  # the same masked tokens
+        # GradCache serves objectives whose token terms all predict the masked tokens of both
+        # sides (coCondenser's head and late MLM): each term's global count is theirs
+        counts = dict.fromkeys(self.term_weights, targets)
         totals: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
         start = 0
         for index, chunk in enumerate(chunks):  # 3. each chunk again, with its graph

@@ -40,43 +40,20 @@ CURVES_FILE = "loss_curves.png"
 
 def build_model(config: PretrainConfig, mlm_model, pooling: str, normalize: bool):
     """The objective's model around ``mlm_model`` and the trainer's loss settings."""
-    from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
-    from qcpt.pretrain.cotmae import CotMaeModel
+    from qcpt.pretrain.objectives import OBJECTIVES
 
-    if config.objective == "contrastive":
-        settings = config.contrastive
-        model = CoCondenserModel(CondenserModel(
-            mlm_model, pooling=pooling, normalize=normalize, skip_from=settings.skip_from,
-            head_layers=settings.head_layers, late_mlm=settings.late_mlm))
-        weights = {**({"head_mlm": settings.mlm_weight} if settings.head_layers else {}),
-                   **({"mlm": settings.mlm_weight} if settings.late_mlm else {})}
-        loss = {"term_weights": weights, "contrastive_weight": settings.contrastive_weight,
-                "temperature": settings.temperature,
-                "cross_process_negatives": settings.cross_process_negatives,
-                "chunk_size": settings.chunk_size}
-        return model, loss
-    settings = config.generative
-    model = CotMaeModel(mlm_model, pooling=pooling, decoder=settings.decoder,
-                        decoder_layers=settings.decoder_layers,
-                        attn_window=settings.attn_window, symmetric=config.generative.symmetric)
-    return model, {"term_weights": {"mlm": 1.0, "decoder": settings.decoder_weight}}
+    return OBJECTIVES[config.objective].build_model(config, mlm_model, pooling, normalize)
 
 
 def build_collator(config: PretrainConfig, tokenizer, seed: int):
     """The :class:`~qcpt.pretrain.collator.PairCollator` the objective needs."""
     from qcpt.pretrain.collator import PairCollator
+    from qcpt.pretrain.objectives import OBJECTIVES
 
-    lengths = {"passage_max_length": config.model.passage_max_length,
-               "context_max_length": config.model.context_max_length,
-               "masking": config.masking}
-    if config.objective == "contrastive":
-        return PairCollator(tokenizer, **lengths, mask_rate=config.contrastive.mask_rate,
-                            encode_context=True, seed=seed)
-    symmetric = config.generative.symmetric
-    return PairCollator(tokenizer, **lengths, mask_rate=config.generative.mask_rate,
-                        encode_context=symmetric, decoder=config.generative.decoder,
-                        decoder_mask_rate=config.generative.decoder_mask_rate,
-                        decode_passage=symmetric, seed=seed)
+    return PairCollator(tokenizer, passage_max_length=config.model.passage_max_length,
+                        context_max_length=config.model.context_max_length,
+                        masking=config.masking, seed=seed,
+                        **OBJECTIVES[config.objective].collator_options(config))
 
 
 def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = False,
