@@ -19,9 +19,10 @@ import numpy as np
 from common import data_dir, machine_info, save_results
 
 from qcpt.data import resolve_dataset
+from qcpt.data.text import document_text
+from qcpt.encoder import DEFAULT_MODEL, packaged_minilm_path
 from qcpt.evaluation import evaluate_run
-from qcpt.retrieval import DEFAULT_MODEL, DenseEncoder, EncoderSettings, packaged_minilm_path
-from qcpt.retrieval.text import document_text
+from qcpt.retrieval import DenseEncoder, EncoderSettings
 
 
 def exact_search(query_ids, query_vectors, doc_ids, doc_vectors, k=100):

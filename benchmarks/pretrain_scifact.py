@@ -31,10 +31,11 @@ from pretrain_scifact_data import DEFAULT_OUTPUT as DATA_OUTPUT
 from pretrain_scifact_data import prepare
 
 from qcpt.data import resolve_dataset
+from qcpt.encoder import DEFAULT_MODEL
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.pretrain.curves import plot_loss_curves
 from qcpt.pretrain.training import pretrain
-from qcpt.retrieval import DEFAULT_MODEL, EncoderSettings
+from qcpt.retrieval import EncoderSettings
 from qcpt.retrieval.evaluate import evaluate_dense
 
 RUNS = {  # name: (objective label, recipe, overrides)
@@ -55,11 +56,34 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
 
+PAIRS = (("coCondenser-qc (query)", "coCondenser (span)"),
+         ("CoT-MAE-qc (query)", "CoT-MAE-qc span twin (span)"))
+
+
 def evaluate(model: str, dataset, folder: Path) -> dict[str, float]:
     settings = EncoderSettings(model=model, query_max_length=256, passage_max_length=256,
                                precision="bf16")
     metrics = evaluate_dense(settings, dataset, folder, show_progress=False)
-    return {m: round(metrics["aggregate"][m], 4) for m in MEASURES}
+    per_query = {q: values["nDCG@10"] for q, values in metrics["per_query"].items()}
+    return {**{m: round(metrics["aggregate"][m], 4) for m in MEASURES},
+            "per_query_ndcg10": per_query}
+
+
+def paired_test(query: dict[str, float], span: dict[str, float]) -> dict[str, float]:
+    """Query minus span context on per-query nDCG@10: mean difference, its 95 % bootstrap
+    interval (10,000 resamples of the queries) and the two-sided paired t-test p-value
+    (scipy.stats.ttest_rel)."""
+    import numpy as np
+    from scipy import stats
+
+    ids = sorted(query)
+    a, b = np.array([query[q] for q in ids]), np.array([span[q] for q in ids])
+    differences = a - b
+    rng = np.random.default_rng(0)
+    means = differences[rng.integers(0, len(ids), (10_000, len(ids)))].mean(axis=1)
+    return {"queries": len(ids), "mean_difference": round(float(differences.mean()), 4),
+            "ci95": [round(float(x), 4) for x in np.percentile(means, [2.5, 97.5])],
+            "p_value_paired_t": round(float(stats.ttest_rel(a, b).pvalue), 4)}
 
 
 def main() -> None:
@@ -123,6 +147,18 @@ def main() -> None:
         lines.append(f"| {name} | {run['steps']} | {run['train_seconds']:.0f} | "
                      f"{run['pairs_per_second']:.1f} | "
                      + " | ".join(f"{run['scifact_test'][m]:.4f}" for m in MEASURES) + " |")
+    results["query_vs_span"] = {
+        f"{query} vs {span}": paired_test(results["runs"][query]["scifact_test"]
+                                          ["per_query_ndcg10"],
+                                          results["runs"][span]["scifact_test"]
+                                          ["per_query_ndcg10"])
+        for query, span in PAIRS if query in results["runs"] and span in results["runs"]}
+    lines += ["", "Query minus span context, per-query nDCG@10 (SciFact test; 95 % bootstrap "
+              "interval of the mean difference, two-sided paired t-test):", "",
+              "| pair | mean difference | 95 % CI | p |", "|---|---:|---:|---:|"]
+    lines += [f"| {pair} | {t['mean_difference']:+.4f} | [{t['ci95'][0]:+.4f}, "
+              f"{t['ci95'][1]:+.4f}] | {t['p_value_paired_t']:.4f} |"
+              for pair, t in results["query_vs_span"].items()]
     lines += ["", "Loss curves: `pretrain_scifact_contrastive.png`, "
               "`pretrain_scifact_generative.png`.", "", f"Command: `{results['command']}`"]
     save_results("pretrain_scifact", results, "\n".join(lines))

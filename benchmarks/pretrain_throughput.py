@@ -43,9 +43,9 @@ from transformers import TrainerCallback
 
 from qcpt.data.generated_queries import read_queries
 from qcpt.data.passages import iter_passages
+from qcpt.encoder import packaged_minilm_path
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.pretrain.training import pretrain
-from qcpt.retrieval import packaged_minilm_path
 
 
 class StepTimer(TrainerCallback):
