@@ -86,3 +86,30 @@ def test_report_rows(tiny_beir):
     assert row.figures["self@1"] == 1.0 and row.pool == 2 and row.queries == 3
     real = reference_row(resolve_dataset(tiny_beir), "train")
     assert real.figures["self@10"] == 1.0 and real.queries == 8 and real.pool == 12
+
+
+def test_a_backend_registered_in_one_place_runs_end_to_end(tmp_path, tiny_beir, monkeypatch):
+    """Adding a generator backend is one QueryGenerator and one registration line."""
+    from qcpt.querygen import backends
+    from qcpt.querygen.backends.base import QueryGenerator
+
+    class LeadWords(QueryGenerator):  # "queries" = the passage's first words
+        def __init__(self, settings):
+            self.settings = settings
+
+        def generate(self, passages, num_queries, seed):
+            return [[" ".join(p.text.split()[:n]) for n in range(1, (num_queries or 2) + 1)]
+                    for p in passages]
+
+        def describe(self):
+            return {"backend": "lead-words"}
+
+    monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
+    backends.register_backend(backends.Backend("lead-words",
+                                               lambda settings, ids: LeadWords(settings)))
+    passages, out = tmp_path / "passages.jsonl", tmp_path / "q.jsonl"
+    _run("split-passages", tiny_beir / "corpus.jsonl", "-o", passages, "--as-is")
+    _run("generate-queries", passages, "-o", out, "--backend", "lead-words", "-n", 2, "--quiet")
+    queries = read_queries(out)
+    assert len(queries) == 12 and all(len(q) == 2 for q in queries.values())
+    assert read_sidecar(out)["generator"] == {"backend": "lead-words"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from qcpt.querygen.passages import PassageSettings
 from qcpt.utils.config import Recipe, Section
@@ -37,7 +37,8 @@ class GenerationSettings(Section):
     transformers. ``num_queries`` defaults to 20 for models and to all queries for files.
     """
 
-    backend: Literal["seq2seq", "causal", "file"] = "causal"
+    backend: str = Field("causal", description="causal | seq2seq | file | any registered "
+                         "backend (qcpt.querygen.backends.register_backend)")
     model: str | None = None
     runtime: Literal["auto", "llama-cpp", "transformers"] = "auto"
     num_queries: int | None = Field(None, gt=0)
@@ -63,11 +64,22 @@ class GenerationSettings(Section):
     qrels: str | None = Field(None, description="query -> passage qrels for the beir format")
     clean: CleanSettings = Field(default_factory=CleanSettings)
 
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from qcpt.querygen.backends import BACKENDS
+
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend {value!r}; use one of {', '.join(BACKENDS)}")
+        return value
+
     def resolved_model(self) -> str | None:
         """The model name, with the backend's default filled in."""
         if self.model:
             return self.model
-        return {"seq2seq": DEFAULT_SEQ2SEQ_MODEL, "causal": DEFAULT_CAUSAL_MODEL}.get(self.backend)
+        from qcpt.querygen.backends import BACKENDS
+
+        return BACKENDS[self.backend].default_model
 
 
 class ConsistencySettings(Section):
