@@ -12,7 +12,8 @@ import torch
 from transformers import TrainingArguments
 
 from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
-from qcpt.pretrain.trainer import PretrainTrainer, split_pairs
+from qcpt.pretrain.gradcache import split_pairs
+from qcpt.pretrain.trainer import PretrainTrainer
 
 from .conftest import tiny_mlm
 from .test_pretrain_models import tokens
