@@ -130,3 +130,11 @@ def test_mined_negatives_never_contain_a_positive(tiny_beir, tiny_bert_dir, tmp_
     again, _ = mine_groups(encoder, dataset, "train", settings, tmp_path / "emb",
                            show_progress=False)
     assert again == groups
+
+
+def test_a_non_utf8_byte_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"query": "ok", "pos": ["p"]}\n{"query": "caf\xe9", "pos": ["p"]}\n')
+    with pytest.raises(DataFormatError, match="invalid UTF-8 byte 0xe9") as error:
+        list(read_groups(path))
+    assert error.value.line == 2 and error.value.path == path

@@ -131,3 +131,11 @@ def test_query_file_errors_name_the_line(tmp_path):
     path.write_text(json.dumps({"_id": "a", "queries": ["x"]}) + "\n" + '{"_id": "b"}\n')
     with pytest.raises(DataFormatError, match=r"q.jsonl:2: 'queries' must be a list"):
         read_queries(path)
+
+
+def test_merging_shards_without_their_sidecars_is_one_clear_error(tmp_path):
+    out = tmp_path / "q.jsonl"
+    for k in range(2):
+        shard_path(out, (k, 2)).write_text(f'{{"_id": "p{k}", "queries": ["a"]}}\n')
+    with pytest.raises(QcptError, match=r"q.shard-0-of-2.jsonl: its sidecar .* is missing"):
+        merge_shards(out, ["p0", "p1"])

@@ -33,3 +33,12 @@ def test_unknown_query_generation_key_is_an_error_naming_its_path(tmp_path):
     with pytest.raises(QcptError, match=r"typo.yaml: bad query-generation config: "
                                         r"generation.num_querys: unknown key"):
         QueryGenConfig.from_yaml(path)
+
+
+@pytest.mark.parametrize("steps", [0, -5])
+def test_max_steps_is_positive_or_minus_one(steps):
+    from qcpt.pretrain.config import PretrainConfig
+
+    with pytest.raises(QcptError, match=r"training.max_steps: .*steps > 0, or -1"):
+        PretrainConfig.from_yaml(None, {"data.passages": "p", "training.max_steps": steps})
+    assert PretrainConfig.from_yaml(None, {"data.passages": "p"}).training.max_steps == -1

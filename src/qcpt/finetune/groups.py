@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.data import Document, RetrievalDataset
+from qcpt.data.lines import iter_lines
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.evaluation.runs import Run, ranked
 from qcpt.finetune.config import NegativesConfig
@@ -77,10 +78,8 @@ def read_groups(path: str | Path) -> Iterator[TrainingGroup]:
     path = Path(path)
     if not path.is_file():
         raise QcptError(f"{path}: no such groups file")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield parse_group_line(line, path, number)
+    for number, line in iter_lines(path):  # bad bytes: DataFormatError with line and column
+        yield parse_group_line(line, path, number)
 
 
 def parse_group_line(line: str, path: str | Path, number: int) -> TrainingGroup:

@@ -237,11 +237,10 @@ def merge_queries_command(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Merge the shards <output stem>.shard-<k>-of-<n>.jsonl into OUTPUT, in passage order."""
-    from qcpt.data.generated_queries import read_sidecar
     from qcpt.data.passages import load_passages
-    from qcpt.querygen.writer import find_shards, merge_shards
+    from qcpt.querygen.writer import find_shards, merge_shards, shard_sidecar
 
-    recorded = read_sidecar(find_shards(output)[0])["settings"]["passages"]
+    recorded = shard_sidecar(find_shards(output)[0])["settings"]["passages"]
     order = [p.id for p in load_passages(passages or recorded["source"], data_dir)]
     order = order[: recorded["count"]]  # a run with --limit covered the first passages only
     counts = merge_shards(output, order)

@@ -36,6 +36,15 @@ def shard_path(path: str | Path, shard: tuple[int, int]) -> Path:
     return path.with_name(f"{path.name.removesuffix('.jsonl')}.shard-{k}-of-{n}.jsonl")
 
 
+def shard_sidecar(path: str | Path) -> dict:
+    """The sidecar of a shard, which a merge needs (its settings and passages)."""
+    meta = read_sidecar(path)
+    if "settings" not in meta:
+        raise QcptError(f"{path}: its sidecar {sidecar_path(path).name} is missing or has no "
+                        "settings; merge-queries needs the files generate-queries wrote")
+    return meta
+
+
 class QueryWriter:
     """Appends records to a generated-queries file, resuming one written with the same settings.
 
@@ -146,7 +155,7 @@ def merge_shards(output: str | Path, passage_order: Sequence[str]) -> Counter:
     """
     output = Path(output)
     shards = find_shards(output)
-    metas = [read_sidecar(path) for path in shards]
+    metas = [shard_sidecar(path) for path in shards]
     for path, meta in zip(shards, metas, strict=True):
         if not meta.get("complete"):
             raise QcptError(f"{path} is not complete; rerun its shard to finish it")

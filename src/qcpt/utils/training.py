@@ -15,7 +15,7 @@ from typing import Literal
 
 import torch
 import torch.distributed as dist
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from qcpt.utils.config import Section
 
@@ -31,7 +31,8 @@ class TrainerSettings(Section):
 
     learning_rate: float = Field(2e-5, gt=0)
     epochs: float = Field(3.0, gt=0)
-    max_steps: int = Field(-1, description="> 0: stop after this many steps (overrides epochs)")
+    max_steps: int = Field(-1, description="> 0: stop after this many steps (overrides "
+                           "epochs); -1: train for the epochs")
     batch_size: int = Field(8, gt=0, description="examples per device and step")
     gradient_accumulation_steps: int = Field(1, gt=0, description="each micro-batch keeps its "
                                              "own in-batch negatives")
@@ -50,6 +51,13 @@ class TrainerSettings(Section):
     seed: int = 42
     keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints of a finished "
                                    "run (they hold optimizer states)")
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps_or_epochs(cls, value: int) -> int:
+        if value != -1 and value < 1:
+            raise ValueError("give a number of steps > 0, or -1 to train for the epochs")
+        return value
 
 
 def no_accelerator() -> bool:
