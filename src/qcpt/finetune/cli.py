@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.finetune.config import FinetuneConfig
 from qcpt.retrieval.encoder import encoder_settings
 from qcpt.utils.cli import (
     BatchOpt,
@@ -29,10 +30,27 @@ from qcpt.utils.cli import (
     ResumeOpt,
     TrainConfigOpt,
     TrainPrecisionOpt,
+    recipe_option,
+    recipe_overrides,
 )
 
 console = Console(stderr=True)
 
+# each fine-tuning option is the recipe field it overrides (type and help from FinetuneConfig)
+FtDatasetOpt = recipe_option(FinetuneConfig, "dataset", "--dataset")
+FtDataDirOpt = recipe_option(FinetuneConfig, "data_dir", "--data-dir",
+                             help="Folder holding datasets by name (default: $QCPT_DATA_DIR).")
+FtModelOpt = recipe_option(FinetuneConfig, "encoder.model", "--model", "-m",
+                           help="Starting encoder: qcpt artefact, checkpoint folder or hub id.")
+StagesOpt = recipe_option(FinetuneConfig, "stages", "--stages", min=1, max=2,
+                          help="1: BM25 negatives only; 2: then mined negatives.")
+Stage2InitOpt = recipe_option(FinetuneConfig, "stage2_init", "--stage2-init")
+TrainGroupsOpt = recipe_option(FinetuneConfig, "train_groups", "--train-groups")
+DevSplitOpt = recipe_option(FinetuneConfig, "dev_split", "--dev-split")
+QueriesBatchOpt = recipe_option(FinetuneConfig, "training.batch_size", "--batch-size", min=1)
+GroupSizeOpt = recipe_option(FinetuneConfig, "training.group_size", "--group-size", min=1)
+TemperatureOpt = recipe_option(FinetuneConfig, "training.temperature", "--temperature")
+ZeroShotOpt = recipe_option(FinetuneConfig, "evaluation.zero_shot", "--zero-shot/--no-zero-shot")
 TrainSplitOpt = Annotated[str, typer.Option("--split",
                                             help="qrels split whose queries get groups.")]
 GroupsOutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Groups jsonl to write.")]
@@ -112,53 +130,31 @@ def finetune_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (a rerun "
                                          "skips finished stages).")],
     config: TrainConfigOpt = None,
-    dataset: Annotated[str | None, typer.Option(
-        "--dataset", help="Dataset folder or name resolved in --data-dir.")] = None,
-    data_dir: DataDirOpt = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="Starting encoder: qcpt artefact, checkpoint folder or hub id.")
-    ] = None,
-    stages: Annotated[int | None, typer.Option("--stages", min=1, max=2, help="1: BM25 "
-                                               "negatives only; 2: then mined negatives.")] = None,
-    stage2_init: Annotated[str | None, typer.Option(
-        "--stage2-init", help="initial (restart from the starting model, as the authors) or "
-        "stage1 (continue).")] = None,
-    train_groups: Annotated[Path | None, typer.Option(
-        "--train-groups", help="Stage-1 groups (Tevatron or FlagEmbedding jsonl) instead of "
-        "BM25 negatives.")] = None,
-    dev_split: Annotated[str | None, typer.Option(
-        "--dev-split", help="qrels split for a dev loss during training.")] = None,
+    dataset: FtDatasetOpt = None,
+    data_dir: FtDataDirOpt = None,
+    model: FtModelOpt = None,
+    stages: StagesOpt = None,
+    stage2_init: Stage2InitOpt = None,
+    train_groups: TrainGroupsOpt = None,
+    dev_split: DevSplitOpt = None,
     max_steps: MaxStepsOpt = None,
     epochs: EpochsOpt = None,
-    batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", min=1, help="Queries per device and step.")] = None,
-    group_size: Annotated[int | None, typer.Option(
-        "--group-size", min=1, help="Passages per query: 1 positive + negatives.")] = None,
+    batch_size: QueriesBatchOpt = None,
+    group_size: GroupSizeOpt = None,
     learning_rate: LearningRateOpt = None,
-    temperature: Annotated[float | None, typer.Option(
-        "--temperature", help="Scores are q.p / temperature (1: raw dot products).")] = None,
+    temperature: TemperatureOpt = None,
     precision: TrainPrecisionOpt = None,
-    zero_shot: Annotated[bool | None, typer.Option(
-        "--zero-shot/--no-zero-shot", help="Also evaluate the starting model.")] = None,
+    zero_shot: ZeroShotOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""
     from qcpt.evaluation import metrics_table
-    from qcpt.finetune.config import FinetuneConfig
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
     from qcpt.utils.training import distributed_state
 
-    overrides = {
-        "dataset": dataset, "data_dir": str(data_dir) if data_dir else None,
-        "encoder.model": model, "stages": stages, "stage2_init": stage2_init,
-        "train_groups": str(train_groups) if train_groups else None, "dev_split": dev_split,
-        "training.max_steps": max_steps, "training.epochs": epochs,
-        "training.batch_size": batch_size, "training.group_size": group_size,
-        "training.learning_rate": learning_rate, "training.temperature": temperature,
-        "training.precision": precision, "evaluation.zero_shot": zero_shot,
-    }
+    overrides = recipe_overrides(finetune_command, locals())
     recipe = FinetuneConfig.from_yaml(config, overrides)
     summary = run_finetune(recipe, output, resume=resume, overwrite=overwrite,
                            show_progress=not quiet)

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.cli import (
-    DataDirOpt,
     EpochsOpt,
     LearningRateOpt,
     MaxStepsOpt,
@@ -19,62 +19,56 @@ from qcpt.utils.cli import (
     ResumeOpt,
     TrainConfigOpt,
     TrainPrecisionOpt,
+    TrainSeedOpt,
+    recipe_option,
+    recipe_overrides,
 )
 
 console = Console(stderr=True)
+
+# each option is the recipe field it overrides: type and help come from PretrainConfig
+ObjectiveOpt = recipe_option(PretrainConfig, "objective", "--objective")
+PassagesOpt = recipe_option(PretrainConfig, "data.passages", "--passages")
+QueriesOpt = recipe_option(PretrainConfig, "data.queries", "--queries")
+ContextOpt = recipe_option(PretrainConfig, "data.context", "--context")
+RecipeDataDirOpt = recipe_option(PretrainConfig, "data.data_dir", "--data-dir",
+                                 help="Folder holding datasets by name (default: $QCPT_DATA_DIR).")
+StartModelOpt = recipe_option(PretrainConfig, "model.model", "--model", "-m")
+DecoderOpt = recipe_option(PretrainConfig, "generative.decoder", "--decoder",
+                           help="Generative: autoregressive (CoT-MAE-qc) or masked (CoT-MAE).")
+SymmetricOpt = recipe_option(PretrainConfig, "generative.symmetric", "--symmetric/--asymmetric")
+PairsBatchOpt = recipe_option(PretrainConfig, "training.batch_size", "--batch-size", min=1)
+ChunkOpt = recipe_option(PretrainConfig, "contrastive.chunk_size", "--chunk-size", min=1)
 
 
 def pretrain_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (model/, "
                                          "train_log.json, loss_curves.png).")],
     config: TrainConfigOpt = None,
-    objective: Annotated[str | None, typer.Option(
-        "--objective", help="contrastive (coCondenser) or generative (CoT-MAE).")] = None,
-    passages: Annotated[str | None, typer.Option(
-        "--passages", help="Passages jsonl (split-passages), corpus file or dataset.")] = None,
-    queries: Annotated[str | None, typer.Option(
-        "--queries", help="Generated-queries jsonl (for query context).")] = None,
-    context: Annotated[str | None, typer.Option(
-        "--context", help="query, span-random, span-nearby, span-overlap or a mixture "
-        "like query:0.5,span-random:0.5.")] = None,
-    data_dir: DataDirOpt = None,
-    model: Annotated[str | None, typer.Option(
-        "--model", "-m", help="Starting encoder: checkpoint folder, hub id or qcpt artefact.")
-    ] = None,
-    decoder: Annotated[str | None, typer.Option(
-        "--decoder", help="Generative: autoregressive (CoT-MAE-qc) or masked (CoT-MAE).")
-    ] = None,
-    symmetric: Annotated[bool | None, typer.Option(
-        "--symmetric/--asymmetric", help="Generative: encode both sides and decode each "
-        "from the other (original CoT-MAE; default asymmetric).")] = None,
+    objective: ObjectiveOpt = None,
+    passages: PassagesOpt = None,
+    queries: QueriesOpt = None,
+    context: ContextOpt = None,
+    data_dir: RecipeDataDirOpt = None,
+    model: StartModelOpt = None,
+    decoder: DecoderOpt = None,
+    symmetric: SymmetricOpt = None,
     max_steps: MaxStepsOpt = None,
     epochs: EpochsOpt = None,
-    batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", min=1, help="Passages per device and step.")] = None,
-    chunk_size: Annotated[int | None, typer.Option(
-        "--chunk-size", min=1, help="Contrastive: GradCache chunk (pairs per forward).")
-    ] = None,
+    batch_size: PairsBatchOpt = None,
+    chunk_size: ChunkOpt = None,
     learning_rate: LearningRateOpt = None,
     precision: TrainPrecisionOpt = None,
-    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    seed: TrainSeedOpt = None,
     resume: ResumeOpt = False,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""
-    from qcpt.pretrain.config import PretrainConfig
     from qcpt.pretrain.training import pretrain
     from qcpt.utils.training import distributed_state
 
-    overrides = {
-        "objective": objective, "data.passages": passages, "data.queries": queries,
-        "data.context": context, "data.data_dir": str(data_dir) if data_dir else None,
-        "model.model": model, "generative.decoder": decoder, "generative.symmetric": symmetric,
-        "contrastive.chunk_size": chunk_size, "training.max_steps": max_steps,
-        "training.epochs": epochs, "training.batch_size": batch_size,
-        "training.learning_rate": learning_rate, "training.precision": precision,
-        "training.seed": seed,
-    }
+    overrides = recipe_overrides(pretrain_command, locals())
     recipe = PretrainConfig.from_yaml(config, overrides)
     summary = pretrain(recipe, output, resume=resume, overwrite=overwrite,
                        show_progress=not quiet)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import types
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import BaseModel
 
 DatasetArg = Annotated[
     str,
@@ -90,13 +94,6 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.
 # training commands (finetune, pretrain): unset options keep the YAML recipe's values
 TrainConfigOpt = Annotated[Path | None, typer.Option(
     "--config", "-c", help="YAML recipe (configs/); the options below override it.")]
-MaxStepsOpt = Annotated[int | None, typer.Option(
-    "--max-steps", help="Stop after this many steps (overrides epochs).")]
-EpochsOpt = Annotated[float | None, typer.Option("--epochs", help="Training epochs.")]
-LearningRateOpt = Annotated[float | None, typer.Option(
-    "--learning-rate", "--lr", help="Peak learning rate (linear warm-up and decay).")]
-TrainPrecisionOpt = Annotated[str | None, typer.Option(
-    "--precision", help="Training precision: fp32, bf16 or fp16 (autocast).")]
 OverwriteOpt = Annotated[bool, typer.Option(
     "--overwrite", help="Start again: remove what an earlier run left in the output (another "
     "recipe's run included).")]
@@ -119,3 +116,81 @@ def parse_part(spec: str | None, option: str = "--shard") -> tuple[int, int]:
     if not match or not int(match[1]) < int(match[2]):
         raise QcptError(f"bad {option} {spec!r}: expected k/n with 0 <= k < n, e.g. 0/4")
     return int(match[1]), int(match[2])
+
+
+@dataclass(frozen=True)
+class RecipeKey:
+    """Marks a command-line option as the override of one recipe key (dotted path)."""
+
+    key: str
+
+
+def recipe_option(recipe: type[BaseModel], key: str, *flags: str, prefix: str = "",
+                  show_recipe_default: bool = True, **option: Any) -> Any:
+    """A typer option type for the recipe field at ``key`` (dotted, inside ``recipe``).
+
+    The recipe's pydantic field is the one declaration: the option's type and help text come
+    from it (``help=`` only where the field has no description), its default is None (the
+    recipe's value is kept), and :func:`recipe_overrides` turns the given values into the
+    overrides of ``prefix + key``. ``show_recipe_default=False`` where subclasses of a shared
+    section have other defaults.
+    """
+    field = recipe_field(recipe, key)
+    help_text = option.pop("help", None) or _sentence(field.description or key)
+    default = field.get_default(call_default_factory=True)
+    if show_recipe_default and isinstance(default, bool | int | float | str) and default != "":
+        help_text += f" [recipe default: {default}]"
+    kind = _option_type(field.annotation)
+    return Annotated[kind | None, typer.Option(*flags, help=help_text, show_default=False,
+                                               **option), RecipeKey(prefix + key)]
+
+
+def recipe_field(recipe: type[BaseModel], key: str):
+    """The pydantic ``FieldInfo`` at dotted ``key`` of ``recipe`` (through nested sections)."""
+    model, *parts = recipe, *key.split(".")
+    for part in parts[:-1]:
+        model = _option_type(model.model_fields[part].annotation)
+    return model.model_fields[parts[-1]]
+
+
+def recipe_overrides(command, values: dict[str, Any]) -> dict[str, Any]:
+    """``{recipe key: value}`` for every :func:`recipe_option` parameter of ``command`` in
+    ``values`` (its ``locals()``); paths become strings, unset options stay None."""
+    overrides = {}
+    for name, hint in typing.get_type_hints(command, include_extras=True).items():
+        for marker in getattr(hint, "__metadata__", ()):
+            if isinstance(marker, RecipeKey):
+                value = values.get(name)
+                overrides[marker.key] = str(value) if isinstance(value, Path) else value
+    return overrides
+
+
+def _option_type(annotation: Any) -> Any:
+    """``str | None`` -> str, ``Literal["a", "b"]`` -> str; other types as they are."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is Literal:
+        return type(typing.get_args(annotation)[0])
+    return annotation
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _training_option(key: str, *flags: str, **option: Any) -> Any:
+    from qcpt.utils.training import TrainerSettings
+
+    return recipe_option(TrainerSettings, key, *flags, prefix="training.",
+                         show_recipe_default=False, **option)
+
+
+# the optimisation options every training command shares (pretrain, finetune)
+MaxStepsOpt = _training_option("max_steps", "--max-steps")
+EpochsOpt = _training_option("epochs", "--epochs", help="Training epochs.")
+LearningRateOpt = _training_option("learning_rate", "--learning-rate", "--lr",
+                                   help="Peak learning rate (linear warm-up and decay).")
+TrainPrecisionOpt = _training_option("precision", "--precision",
+                                     help="Training precision: fp32, bf16 or fp16 (autocast).")
+TrainSeedOpt = _training_option("seed", "--seed", help="Seed of the whole run.")
