@@ -9,23 +9,15 @@ import typer
 from rich.console import Console
 
 from qcpt.finetune.config import FinetuneConfig
-from qcpt.retrieval.encoder import encoder_settings
+from qcpt.retrieval.cli import encoder_settings, with_encoder_options
 from qcpt.utils.cli import (
-    BatchOpt,
     DataDirOpt,
     DatasetArg,
-    DeviceOpt,
     EpochsOpt,
     LearningRateOpt,
     MaxStepsOpt,
-    ModelLenOpt,
     ModelOpt,
-    NormalizeOpt,
     OverwriteOpt,
-    PassageLenOpt,
-    PoolingOpt,
-    PrecisionOpt,
-    QueryLenOpt,
     QuietOpt,
     ResumeOpt,
     TrainConfigOpt,
@@ -82,6 +74,7 @@ def build_train_command(
     console.print(f"wrote {write_groups(groups, output)} groups to {output}")
 
 
+@with_encoder_options
 def mine_command(
     dataset: DatasetArg,
     output: GroupsOutputOpt,
@@ -97,15 +90,8 @@ def mine_command(
     seed: SeedOpt = 42,
     run_output: Annotated[Path | None, typer.Option(
         "--run", help="Also write the mining run (TREC) here.")] = None,
-    pooling: PoolingOpt = None,
-    normalize: NormalizeOpt = None,
-    query_max_length: QueryLenOpt = None,
-    passage_max_length: PassageLenOpt = None,
-    model_max_length: ModelLenOpt = False,
-    batch_size: BatchOpt = 32,
-    precision: PrecisionOpt = "fp32",
-    device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    encoder_options: dict | None = None,
 ) -> None:
     """Training groups with hard negatives mined by a dense model (positives never included)."""
     from qcpt.data import resolve_dataset
@@ -114,8 +100,7 @@ def mine_command(
     from qcpt.finetune.groups import mine_groups, write_groups
     from qcpt.retrieval import DenseEncoder
 
-    settings = encoder_settings(model, pooling, normalize, query_max_length, passage_max_length,
-                                model_max_length, batch_size, precision, device)
+    settings = encoder_settings(model, **encoder_options)
     negatives_config = NegativesConfig(depth=depth, negatives=negatives, skip_top=skip_top,
                                        seed=seed)
     embeddings = embeddings or output.with_name(output.name.split(".")[0] + ".embeddings")

@@ -8,28 +8,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qcpt.retrieval.encoder import encoder_settings
+from qcpt.retrieval.cli import encoder_settings, with_encoder_options
 from qcpt.utils.cli import (
-    BatchOpt,
     DataDirOpt,
     DatasetArg,
     DepthOpt,
-    DeviceOpt,
     FactoryOpt,
     IdenticalOpt,
     MeasureOpt,
     MinRelOpt,
-    ModelLenOpt,
-    NormalizeOpt,
-    PassageLenOpt,
-    PoolingOpt,
     PrecisionOpt,
-    QueryLenOpt,
     QuietOpt,
     SplitOpt,
 )
 
 
+@with_encoder_options
 def eval_model_command(
     model: Annotated[str, typer.Argument(help="Checkpoint folder or Hugging Face id.")],
     dataset: DatasetArg,
@@ -41,37 +35,20 @@ def eval_model_command(
     ],
     data_dir: DataDirOpt = None,
     split: SplitOpt = "test",
-    pooling: PoolingOpt = None,
-    normalize: NormalizeOpt = None,
-    query_max_length: QueryLenOpt = None,
-    passage_max_length: PassageLenOpt = None,
-    model_max_length: ModelLenOpt = False,
-    batch_size: BatchOpt = 32,
-    precision: PrecisionOpt = "fp32",
-    device: DeviceOpt = "auto",
     depth: DepthOpt = 1000,
     factory: FactoryOpt = "Flat",
     measure: MeasureOpt = None,
     min_relevance: MinRelOpt = None,
     ignore_identical_ids: IdenticalOpt = False,
     quiet: QuietOpt = False,
+    encoder_options: dict | None = None,
 ) -> None:
     """Encode, index, search and evaluate a dense model; writes run.trec and metrics.json."""
     from qcpt.data import resolve_dataset
     from qcpt.evaluation import DEFAULT_MEASURES, metrics_table
     from qcpt.retrieval.evaluate import evaluate_dense
 
-    settings = encoder_settings(
-        model,
-        pooling,
-        normalize,
-        query_max_length,
-        passage_max_length,
-        model_max_length,
-        batch_size,
-        precision,
-        device,
-    )
+    settings = encoder_settings(model, **encoder_options)
     data = resolve_dataset(dataset, data_dir)
     metrics = evaluate_dense(
         settings,

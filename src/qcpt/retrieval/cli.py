@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 
 from qcpt.encoder.checkpoints import DEFAULT_MODEL
-from qcpt.retrieval.encoder import encoder_settings
+from qcpt.errors import QcptError
+from qcpt.retrieval.encoder import EncoderSettings
 from qcpt.utils.cli import (
     BatchOpt,
     DataDirOpt,
@@ -30,6 +31,57 @@ from qcpt.utils.cli import (
 )
 
 console = Console(stderr=True)
+
+
+# the encoder options every dense command shares (encode, eval-model, mine), with their defaults
+ENCODER_OPTIONS = ("pooling", "normalize", "query_max_length", "passage_max_length",
+                   "model_max_length", "batch_size", "precision", "device")
+
+
+def encoder_settings(model: str, **options) -> EncoderSettings:
+    """Build :class:`EncoderSettings` for ``model`` from the shared command-line options (see
+    :func:`with_encoder_options`); a bad value is a ``QcptError`` naming the option."""
+    from pydantic import ValidationError
+
+    from qcpt.utils.config import validation_problems
+
+    options = dict(options)
+    options["use_model_max_length"] = bool(options.pop("model_max_length", False))
+    try:
+        return EncoderSettings(model=model, **options)
+    except ValidationError as error:
+        raise QcptError(f"bad encoder option: {validation_problems(error)}") from None
+
+
+def with_encoder_options(command):
+    """Give a typer command the shared encoder options (declared here once), passed to it as
+    ``encoder_options`` (a dict for :func:`encoder_settings`)."""
+    import functools
+    import inspect
+    import typing
+
+    hints = {"pooling": (PoolingOpt, None), "normalize": (NormalizeOpt, None),
+             "query_max_length": (QueryLenOpt, None),
+             "passage_max_length": (PassageLenOpt, None),
+             "model_max_length": (ModelLenOpt, False),
+             "batch_size": (BatchOpt, 32), "precision": (PrecisionOpt, "fp32"),
+             "device": (DeviceOpt, "auto")}
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        kwargs["encoder_options"] = {name: kwargs.pop(name) for name in ENCODER_OPTIONS}
+        return command(*args, **kwargs)
+
+    resolved = typing.get_type_hints(command, include_extras=True)
+    signature = inspect.signature(command)
+    kept = [p.replace(annotation=resolved.get(p.name, p.annotation))
+            for p in signature.parameters.values() if p.name != "encoder_options"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                               annotation=hint) for name, (hint, default) in hints.items()]
+    wrapper.__signature__ = signature.replace(parameters=kept + added)
+    wrapper.__annotations__ = {**{p.name: p.annotation for p in kept},
+                               **{n: h for n, (h, _) in hints.items()}}
+    return wrapper
 
 
 def bm25_command(
@@ -71,41 +123,25 @@ def bm25_command(
     console.print(f"wrote {output} ({len(run)} queries)")
 
 
+@with_encoder_options
 def encode_command(
     dataset: DatasetArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Embeddings folder.")],
     model: ModelOpt = DEFAULT_MODEL,
     data_dir: DataDirOpt = None,
-    pooling: PoolingOpt = None,
-    normalize: NormalizeOpt = None,
-    query_max_length: QueryLenOpt = None,
-    passage_max_length: PassageLenOpt = None,
-    model_max_length: ModelLenOpt = False,
-    batch_size: BatchOpt = 32,
-    precision: PrecisionOpt = "fp32",
-    device: DeviceOpt = "auto",
     shard_size: Annotated[int, typer.Option(min=1, help="Documents per shard file.")] = 100_000,
     part: Annotated[
         str,
         typer.Option(help="k/n: encode only shards k, k+n, ... (run n processes with k = 0..n-1)."),
     ] = "0/1",
     quiet: QuietOpt = False,
+    encoder_options: dict | None = None,
 ) -> None:
     """Encode a corpus into .npy shards with id lists (resumable, shardable)."""
     from qcpt.data import resolve_dataset
     from qcpt.retrieval import DenseEncoder, encode_to_shards
 
-    settings = encoder_settings(
-        model,
-        pooling,
-        normalize,
-        query_max_length,
-        passage_max_length,
-        model_max_length,
-        batch_size,
-        precision,
-        device,
-    )
+    settings = encoder_settings(model, **encoder_options)
     data = resolve_dataset(dataset, data_dir)
     shards = encode_to_shards(
         DenseEncoder(settings),

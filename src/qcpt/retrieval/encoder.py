@@ -194,36 +194,3 @@ def _pad(token_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarra
         input_ids[row, : len(ids)] = ids
         attention_mask[row, : len(ids)] = 1
     return input_ids, attention_mask
-
-
-def encoder_settings(
-    model: str,
-    pooling: str | None,
-    normalize: bool | None,
-    query_max_length: int | None,
-    passage_max_length: int | None,
-    model_max_length: bool,
-    batch_size: int,
-    precision: str,
-    device: str,
-):
-    """Build :class:`EncoderSettings` from the shared command-line options; a bad value is a
-    ``QcptError`` naming the option."""
-    from pydantic import ValidationError
-
-    from qcpt.utils.config import validation_problems
-
-    try:
-        return EncoderSettings(
-            model=model,
-            pooling=pooling,
-            normalize=normalize,
-            query_max_length=query_max_length,
-            passage_max_length=passage_max_length,
-            use_model_max_length=model_max_length,
-            batch_size=batch_size,
-            precision=precision,
-            device=device,
-        )
-    except ValidationError as error:
-        raise QcptError(f"bad encoder option: {validation_problems(error)}") from None
