@@ -57,10 +57,9 @@ def rank_rows(rank: int) -> tuple[list[int], list[int]]:
     return queries, passages
 
 
-def worker(rank: int, init_file: str, output: str) -> None:
+def worker(rank: int, init_method: str, output: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=WORLD)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=WORLD)
     model = torch.nn.parallel.DistributedDataParallel(make_model())
     queries, passages = make_batch(WORLD * QUERIES_PER_RANK)
     query_rows, passage_rows = rank_rows(rank)
@@ -73,8 +72,26 @@ def worker(rank: int, init_file: str, output: str) -> None:
     dist.destroy_process_group()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_two_process_loss_and_gradients_equal_one_process(tmp_path):
-    mp.spawn(worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=True)
+    # a TCP store on the loopback (a file:// store can be removed by the rank that finishes
+    # first, leaving the other waiting), and a deadline instead of waiting forever
+    init_method = f"tcp://127.0.0.1:{free_port()}"
+    context = mp.spawn(worker, args=(init_method, str(tmp_path)), nprocs=WORLD, join=False)
+    for _ in range(240):
+        if context.join(timeout=0.5):
+            break
+    else:
+        for process in context.processes:
+            process.kill()
+        raise AssertionError("the two gloo processes did not finish within 120 s")
     results = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
 
     # one process, the same global batch, ordered as the gathered passages are:

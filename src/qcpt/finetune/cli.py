@@ -11,19 +11,15 @@ from rich.console import Console
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.retrieval.cli import encoder_settings, with_encoder_options
 from qcpt.utils.cli import (
+    TRAINING_OPTIONS,
     DataDirOpt,
     DatasetArg,
-    EpochsOpt,
-    LearningRateOpt,
-    MaxStepsOpt,
     ModelOpt,
-    OverwriteOpt,
     QuietOpt,
-    ResumeOpt,
-    TrainConfigOpt,
-    TrainPrecisionOpt,
+    group_overrides,
     recipe_option,
     recipe_overrides,
+    with_training_options,
 )
 
 console = Console(stderr=True)
@@ -111,10 +107,10 @@ def mine_command(
     console.print(f"wrote {write_groups(groups, output)} groups to {output}")
 
 
+@with_training_options
 def finetune_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (a rerun "
                                          "skips finished stages).")],
-    config: TrainConfigOpt = None,
     dataset: FtDatasetOpt = None,
     data_dir: FtDataDirOpt = None,
     model: FtModelOpt = None,
@@ -122,27 +118,22 @@ def finetune_command(
     stage2_init: Stage2InitOpt = None,
     train_groups: TrainGroupsOpt = None,
     dev_split: DevSplitOpt = None,
-    max_steps: MaxStepsOpt = None,
-    epochs: EpochsOpt = None,
     batch_size: QueriesBatchOpt = None,
     group_size: GroupSizeOpt = None,
-    learning_rate: LearningRateOpt = None,
     temperature: TemperatureOpt = None,
-    precision: TrainPrecisionOpt = None,
     zero_shot: ZeroShotOpt = None,
-    resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
-    quiet: QuietOpt = False,
+    run: dict | None = None,
 ) -> None:
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""
     from qcpt.evaluation import metrics_table
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
     from qcpt.utils.training import distributed_state
 
-    overrides = recipe_overrides(finetune_command, locals())
-    recipe = FinetuneConfig.from_yaml(config, overrides)
-    summary = run_finetune(recipe, output, resume=resume, overwrite=overwrite,
-                           show_progress=not quiet)
+    overrides = {**recipe_overrides(finetune_command, locals()),
+                 **group_overrides(TRAINING_OPTIONS, run)}
+    recipe = FinetuneConfig.from_yaml(run["config"], overrides)
+    summary = run_finetune(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
+                           show_progress=not run["quiet"])
     if not distributed_state().is_main_process:
         return
     Console().print(metrics_table(summary["results"], title=f"{summary['dataset']} "

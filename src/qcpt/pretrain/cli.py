@@ -11,17 +11,11 @@ from rich.table import Table
 
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.cli import (
-    EpochsOpt,
-    LearningRateOpt,
-    MaxStepsOpt,
-    OverwriteOpt,
-    QuietOpt,
-    ResumeOpt,
-    TrainConfigOpt,
-    TrainPrecisionOpt,
-    TrainSeedOpt,
+    TRAINING_OPTIONS,
+    group_overrides,
     recipe_option,
     recipe_overrides,
+    with_training_options,
 )
 
 console = Console(stderr=True)
@@ -41,10 +35,10 @@ PairsBatchOpt = recipe_option(PretrainConfig, "training.batch_size", "--batch-si
 ChunkOpt = recipe_option(PretrainConfig, "contrastive.chunk_size", "--chunk-size", min=1)
 
 
+@with_training_options
 def pretrain_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (model/, "
                                          "train_log.json, loss_curves.png).")],
-    config: TrainConfigOpt = None,
     objective: ObjectiveOpt = None,
     passages: PassagesOpt = None,
     queries: QueriesOpt = None,
@@ -53,25 +47,19 @@ def pretrain_command(
     model: StartModelOpt = None,
     decoder: DecoderOpt = None,
     symmetric: SymmetricOpt = None,
-    max_steps: MaxStepsOpt = None,
-    epochs: EpochsOpt = None,
     batch_size: PairsBatchOpt = None,
     chunk_size: ChunkOpt = None,
-    learning_rate: LearningRateOpt = None,
-    precision: TrainPrecisionOpt = None,
-    seed: TrainSeedOpt = None,
-    resume: ResumeOpt = False,
-    overwrite: OverwriteOpt = False,
-    quiet: QuietOpt = False,
+    run: dict | None = None,
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""
     from qcpt.pretrain.training import pretrain
     from qcpt.utils.training import distributed_state
 
-    overrides = recipe_overrides(pretrain_command, locals())
-    recipe = PretrainConfig.from_yaml(config, overrides)
-    summary = pretrain(recipe, output, resume=resume, overwrite=overwrite,
-                       show_progress=not quiet)
+    overrides = {**recipe_overrides(pretrain_command, locals()),
+                 **group_overrides(TRAINING_OPTIONS, run)}
+    recipe = PretrainConfig.from_yaml(run["config"], overrides)
+    summary = pretrain(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
+                       show_progress=not run["quiet"])
     if not distributed_state().is_main_process:
         return
     table = Table(title=f"pretrain: {summary['objective']}, context {summary['context']}")

@@ -28,14 +28,21 @@ from qcpt.utils.cli import (
     QuietOpt,
     SplitOpt,
     parse_part,
+    with_options,
 )
 
 console = Console(stderr=True)
 
 
-# the encoder options every dense command shares (encode, eval-model, mine), with their defaults
-ENCODER_OPTIONS = ("pooling", "normalize", "query_max_length", "passage_max_length",
-                   "model_max_length", "batch_size", "precision", "device")
+# the encoder options every dense command shares (encode, eval-model, mine): name -> (option
+# type, default); a command decorated with with_encoder_options receives them as encoder_options
+ENCODER_OPTIONS = {
+    "pooling": (PoolingOpt, None), "normalize": (NormalizeOpt, None),
+    "query_max_length": (QueryLenOpt, None), "passage_max_length": (PassageLenOpt, None),
+    "model_max_length": (ModelLenOpt, False), "batch_size": (BatchOpt, 32),
+    "precision": (PrecisionOpt, "fp32"), "device": (DeviceOpt, "auto"),
+}
+with_encoder_options = with_options(ENCODER_OPTIONS, "encoder_options")
 
 
 def encoder_settings(model: str, **options) -> EncoderSettings:
@@ -51,37 +58,6 @@ def encoder_settings(model: str, **options) -> EncoderSettings:
         return EncoderSettings(model=model, **options)
     except ValidationError as error:
         raise QcptError(f"bad encoder option: {validation_problems(error)}") from None
-
-
-def with_encoder_options(command):
-    """Give a typer command the shared encoder options (declared here once), passed to it as
-    ``encoder_options`` (a dict for :func:`encoder_settings`)."""
-    import functools
-    import inspect
-    import typing
-
-    hints = {"pooling": (PoolingOpt, None), "normalize": (NormalizeOpt, None),
-             "query_max_length": (QueryLenOpt, None),
-             "passage_max_length": (PassageLenOpt, None),
-             "model_max_length": (ModelLenOpt, False),
-             "batch_size": (BatchOpt, 32), "precision": (PrecisionOpt, "fp32"),
-             "device": (DeviceOpt, "auto")}
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        kwargs["encoder_options"] = {name: kwargs.pop(name) for name in ENCODER_OPTIONS}
-        return command(*args, **kwargs)
-
-    resolved = typing.get_type_hints(command, include_extras=True)
-    signature = inspect.signature(command)
-    kept = [p.replace(annotation=resolved.get(p.name, p.annotation))
-            for p in signature.parameters.values() if p.name != "encoder_options"]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                               annotation=hint) for name, (hint, default) in hints.items()]
-    wrapper.__signature__ = signature.replace(parameters=kept + added)
-    wrapper.__annotations__ = {**{p.name: p.annotation for p in kept},
-                               **{n: h for n, (h, _) in hints.items()}}
-    return wrapper
 
 
 def bm25_command(

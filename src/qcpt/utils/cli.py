@@ -194,3 +194,54 @@ LearningRateOpt = _training_option("learning_rate", "--learning-rate", "--lr",
 TrainPrecisionOpt = _training_option("precision", "--precision",
                                      help="Training precision: fp32, bf16 or fp16 (autocast).")
 TrainSeedOpt = _training_option("seed", "--seed", help="Seed of the whole run.")
+
+
+def with_options(options: dict[str, tuple[Any, Any]], into: str):
+    """A decorator that adds a group of options (name -> (typer option type, default)) to a
+    typer command, so a group several commands share is declared once; the command receives
+    the group's values as one dict argument named ``into``."""
+    import functools
+    import inspect
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            kwargs[into] = {name: kwargs.pop(name) for name in options}
+            return command(*args, **kwargs)
+
+        resolved = typing.get_type_hints(command, include_extras=True)
+        signature = inspect.signature(command)
+        kept = [p.replace(annotation=resolved.get(p.name, p.annotation))
+                for p in signature.parameters.values() if p.name != into]
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                   annotation=hint) for name, (hint, default) in options.items()]
+        wrapper.__signature__ = signature.replace(parameters=kept + added)
+        wrapper.__annotations__ = {**{p.name: p.annotation for p in kept},
+                                   **{name: hint for name, (hint, _) in options.items()}}
+        return wrapper
+
+    return decorate
+
+
+def group_overrides(options: dict[str, tuple[Any, Any]], values: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """The recipe overrides (``{recipe key: value}``) of the :func:`recipe_option` members of
+    an option group, from the values a :func:`with_options` command received."""
+    found = {}
+    for name, (hint, _) in options.items():
+        for marker in getattr(hint, "__metadata__", ()):
+            if isinstance(marker, RecipeKey):
+                found[marker.key] = values.get(name)
+    return found
+
+
+# what every training command (pretrain, finetune) takes besides its own recipe options:
+# with_training_options passes them as ``run``; group_overrides(TRAINING_OPTIONS, run) are
+# the recipe overrides among them
+TRAINING_OPTIONS = {
+    "config": (TrainConfigOpt, None), "max_steps": (MaxStepsOpt, None),
+    "epochs": (EpochsOpt, None), "learning_rate": (LearningRateOpt, None),
+    "precision": (TrainPrecisionOpt, None), "seed": (TrainSeedOpt, None),
+    "resume": (ResumeOpt, False), "overwrite": (OverwriteOpt, False), "quiet": (QuietOpt, False),
+}
+with_training_options = with_options(TRAINING_OPTIONS, "run")
