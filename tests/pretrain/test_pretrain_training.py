@@ -178,6 +178,7 @@ def test_a_failed_start_does_not_block_the_corrected_rerun(pairs_files, tiny_ber
     with pytest.raises(QcptError, match="needs generated queries"):
         pretrain(config(passages, queries, tiny_bert_dir, **{"data.queries": None}), out,
                  show_progress=False)
+    assert not out.exists()  # nothing half-written
     summary = pretrain(config(passages, queries, tiny_bert_dir), out, show_progress=False)
     assert summary["steps"] == 2
 

@@ -69,8 +69,7 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     finished = summary_path.is_file() and all((d / METRICS_FILE).is_file() for d in stage_dirs)
     progress = any((output_dir / name).exists() for name in ("stage1", "stage2", "zero-shot"))
     stage_run = open_stage(output_dir, "finetune", config, finished=finished, progress=progress,
-                           overwrite=overwrite, write=state.is_main_process,
-                           may_change=("stages",),
+                           overwrite=overwrite, may_change=("stages",),
                            inputs={"encoder.model": config.encoder.model,
                                    "dataset": config.dataset})
     state.wait_for_everyone()
@@ -78,6 +77,8 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
         return json.loads(summary_path.read_text())
     dataset = resolve_dataset(config.dataset, config.data_dir)
     initial = resolve_model(config.encoder.model)
+    stage_run.start(state.is_main_process)  # the inputs resolved: the folder is this run's
+    state.wait_for_everyone()
     defaults = read_model_defaults(initial)
     pooling = config.encoder.pooling or defaults.get("pooling", "cls")
     normalize = config.encoder.normalize if config.encoder.normalize is not None \

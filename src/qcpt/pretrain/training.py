@@ -87,7 +87,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         output_dir, "pretrain", config, finished=finished, overwrite=overwrite,
         progress=finished or (checkpoints.is_dir() and any(checkpoints.iterdir())),
         inputs={"data.passages": config.data.passages, "data.queries": config.data.queries,
-                "model.model": config.model.model}, write=state.is_main_process)
+                "model.model": config.model.model})
     state.wait_for_everyone()
     if stage.action == "skip":
         return json.loads(log_file.read_text())["summary"]
@@ -101,6 +101,8 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         seed=config.training.seed, with_title=config.data.with_title,
         title_separator=config.model.title_separator, data_dir=config.data.data_dir,
         missing_queries=config.data.missing_queries)
+    stage.start(state.is_main_process)  # the inputs loaded: from here the folder is this run's
+    state.wait_for_everyone()
     last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
     tokenizer = AutoTokenizer.from_pretrained(init_model)
     # seeded before any layer is created (a missing MLM head, the Condenser head, the decoder):

@@ -77,7 +77,20 @@ class StageRun:
     action: Literal["run", "skip"]
     manifest: dict[str, Any]
     interrupted: bool = False
+    recipe_yaml: str = ""
+    clear: bool = False
     _started: float = field(default_factory=time.perf_counter, repr=False)
+
+    def start(self, write: bool = True) -> None:
+        """Record that the run begins: empty the folder first under ``--overwrite``, then write
+        ``config.yaml`` and a running manifest. Called once the inputs have loaded, so a start
+        that fails on its inputs leaves nothing behind; ``write``: the main process."""
+        if not write:
+            return
+        if self.clear:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        write_text(self.folder / CONFIG_FILE, self.recipe_yaml)
+        write_json(self.folder / MANIFEST_FILE, self.manifest)
 
     def finish(self, outputs: Mapping[str, Any], **figures: Any) -> dict[str, Any]:
         """Mark the run complete with its outputs, wall time and peak memory; returns the
@@ -94,16 +107,14 @@ class StageRun:
 
 def open_stage(folder: str | Path, stage: str, recipe, *,
                inputs: Mapping[str, str | Path | None], finished: bool, progress: bool,
-               overwrite: bool = False, write: bool = True,
-               may_change: tuple[str, ...] = ()) -> StageRun:
+               overwrite: bool = False, may_change: tuple[str, ...] = ()) -> StageRun:
     """Apply the rerun rule (module docstring) to ``folder`` for ``recipe`` (a
     :class:`~qcpt.utils.config.Recipe`) of ``stage``.
 
     ``finished``: the outputs this recipe asks for are all present; ``progress``: an earlier run
     left something worth keeping (checkpoints, partial outputs); ``may_change``: settings
     (dotted keys) a rerun may change without counting as another recipe (fine-tuning's number
-    of stages). ``write`` (the main process): write ``config.yaml`` and a running manifest for a
-    run that starts.
+    of stages). Writes nothing: a run that goes ahead calls :meth:`StageRun.start`.
     """
     folder = Path(folder)
     settings = recipe.model_dump(mode="json")
@@ -113,7 +124,7 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
         stored = {"stage": stage, "status": "unknown",
                   "settings": type(recipe).from_yaml(folder / CONFIG_FILE).model_dump(mode="json"),
                   "inputs": fingerprints}
-    interrupted = False
+    interrupted = clear = False
     if stored is not None:
         changed = [line for line in differences(stored.get("settings", {}), settings)
                    if line.split(":", 1)[0] not in may_change]
@@ -122,11 +133,10 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
                     if stored.get("inputs", {}).get(name) != fingerprints.get(name)]
         if stored.get("stage") not in (None, stage):
             changed.insert(0, f"stage: {stored.get('stage')!r} -> {stage!r}")
-        if changed and overwrite:
-            logger.info("%s: --overwrite, removing the earlier run (%s)", folder,
-                        "; ".join(changed))
-            if write:
-                shutil.rmtree(folder, ignore_errors=True)
+        if overwrite:
+            logger.info("%s: --overwrite, replacing the earlier run%s", folder,
+                        f" ({'; '.join(changed)})" if changed else "")
+            clear = True
         elif changed and progress:
             raise QcptError(f"{folder} holds a {stage} run of another recipe: "
                             f"{'; '.join(changed)}; use the same recipe, another output folder, "
@@ -141,10 +151,7 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
             interrupted = True
     manifest = {"stage": stage, "status": "running", "started": _now(),
                 "settings": settings, "inputs": fingerprints, "versions": _versions()}
-    if write:
-        write_text(folder / CONFIG_FILE, recipe.to_yaml())
-        write_json(folder / MANIFEST_FILE, manifest)
-    return StageRun(folder, "run", manifest, interrupted)
+    return StageRun(folder, "run", manifest, interrupted, recipe.to_yaml(), clear)
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
