@@ -45,7 +45,6 @@ def test_without_resume_an_earlier_runs_checkpoints_are_removed(tmp_path):
 
 def test_stop_if_not_finite_names_step_term_and_checkpoint(tmp_path):
     import pytest
-    import torch
 
     from qcpt.errors import QcptError
     from qcpt.utils.training import stop_if_not_finite
@@ -53,7 +52,6 @@ def test_stop_if_not_finite_names_step_term_and_checkpoint(tmp_path):
     checkpoint(tmp_path, 4)
     trainer = SimpleNamespace(state=SimpleNamespace(global_step=6),
                               args=SimpleNamespace(output_dir=str(tmp_path)))
-    stop_if_not_finite({"mlm": torch.tensor(2.0)}, trainer)  # finite: nothing happens
+    stop_if_not_finite({"mlm": 2.0}, trainer)  # finite: nothing happens
     with pytest.raises(QcptError, match=r"step 7: loss term decoder = inf .*checkpoint-4"):
-        stop_if_not_finite({"mlm": torch.tensor(1.0), "decoder": torch.tensor(float("inf"))},
-                           trainer)
+        stop_if_not_finite({"mlm": 1.0, "decoder": float("inf")}, trainer)

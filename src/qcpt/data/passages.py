@@ -37,7 +37,6 @@ class Passage:
         }
 
 
-
 def passages_as_is(documents: Iterable[Document]) -> Iterator[Passage]:
     """A corpus of passage-sized documents used unchanged: each document is its own passage."""
     for document in documents:

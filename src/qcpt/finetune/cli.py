@@ -11,12 +11,10 @@ from rich.console import Console
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.retrieval.cli import encoder_settings, with_encoder_options
 from qcpt.utils.cli import (
-    TRAINING_OPTIONS,
     DataDirOpt,
     DatasetArg,
     ModelOpt,
     QuietOpt,
-    group_overrides,
     recipe_option,
     recipe_overrides,
     with_training_options,
@@ -129,8 +127,7 @@ def finetune_command(
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
     from qcpt.utils.training import distributed_state
 
-    overrides = {**recipe_overrides(finetune_command, locals()),
-                 **group_overrides(TRAINING_OPTIONS, run)}
+    overrides = recipe_overrides(finetune_command, {**locals(), **run})
     recipe = FinetuneConfig.from_yaml(run["config"], overrides)
     summary = run_finetune(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
                            show_progress=not run["quiet"])

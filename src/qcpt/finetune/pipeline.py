@@ -70,8 +70,7 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     progress = any((output_dir / name).exists() for name in ("stage1", "stage2", "zero-shot"))
     stage_run = open_stage(output_dir, "finetune", config, finished=finished, progress=progress,
                            overwrite=overwrite, may_change=("stages",),
-                           inputs={"encoder.model": config.encoder.model,
-                                   "dataset": config.dataset})
+                           inputs={"train_groups": config.train_groups})
     state.wait_for_everyone()
     if stage_run.action == "skip":
         return json.loads(summary_path.read_text())

@@ -64,7 +64,7 @@ class BiEncoderTrainer(Trainer):
         loss = global_contrastive_loss(query_vectors, passage_vectors, self.group_size,
                                        self.temperature, self.cross_process_negatives)
         if model.training:
-            stop_if_not_finite({"contrastive": loss}, self)
+            stop_if_not_finite({"contrastive": float(loss.detach())}, self)
         return (loss, (query_vectors, passage_vectors)) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):

@@ -11,8 +11,6 @@ from rich.table import Table
 
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.cli import (
-    TRAINING_OPTIONS,
-    group_overrides,
     recipe_option,
     recipe_overrides,
     with_training_options,
@@ -55,8 +53,7 @@ def pretrain_command(
     from qcpt.pretrain.training import pretrain
     from qcpt.utils.training import distributed_state
 
-    overrides = {**recipe_overrides(pretrain_command, locals()),
-                 **group_overrides(TRAINING_OPTIONS, run)}
+    overrides = recipe_overrides(pretrain_command, {**locals(), **run})
     recipe = PretrainConfig.from_yaml(run["config"], overrides)
     summary = pretrain(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
                        show_progress=not run["quiet"])

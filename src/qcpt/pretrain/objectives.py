@@ -22,7 +22,6 @@ class Objective:
     name: str
     build_model: Callable[..., tuple[Any, dict[str, Any]]]
     collator_options: Callable[[Any], dict[str, Any]]
-    description: str = ""
 
 
 OBJECTIVES: dict[str, Objective] = {}
@@ -66,10 +65,9 @@ def _generative_views(config) -> dict[str, Any]:
             "decode_passage": settings.symmetric}
 
 
+# coCondenser: Condenser head MLM + late MLM + InfoNCE between passage and context
 register_objective(Objective(
     "contrastive", _contrastive_model,
-    lambda config: {"mask_rate": config.contrastive.mask_rate, "encode_context": True},
-    "coCondenser: Condenser head MLM + late MLM + InfoNCE between passage and context"))
-register_objective(Objective(
-    "generative", _generative_model, _generative_views,
-    "CoT-MAE: masked encoder + a shallow decoder that rebuilds the context"))
+    lambda config: {"mask_rate": config.contrastive.mask_rate, "encode_context": True}))
+# CoT-MAE: masked encoder + a shallow decoder that rebuilds the context
+register_objective(Objective("generative", _generative_model, _generative_views))

@@ -100,9 +100,10 @@ class PretrainTrainer(Trainer):
     def _record(self, terms: dict[str, torch.Tensor]) -> None:
         if not self.model.training:
             return
-        stop_if_not_finite(terms, self)
-        for name, value in terms.items():
-            self._term_sums[name] += float(value.detach())
+        values = {name: float(value.detach()) for name, value in terms.items()}  # one sync each
+        stop_if_not_finite(values, self)
+        for name, value in values.items():
+            self._term_sums[name] += value
         self._term_batches += 1
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:

@@ -86,8 +86,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     stage = open_stage(
         output_dir, "pretrain", config, finished=finished, overwrite=overwrite,
         progress=finished or (checkpoints.is_dir() and any(checkpoints.iterdir())),
-        inputs={"data.passages": config.data.passages, "data.queries": config.data.queries,
-                "model.model": config.model.model})
+        inputs={"data.passages": config.data.passages, "data.queries": config.data.queries})
     state.wait_for_everyone()
     if stage.action == "skip":
         return json.loads(log_file.read_text())["summary"]
@@ -137,9 +136,10 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         "model": str(output_dir / MODEL_DIR),
     }
     if state.is_main_process:
-        data = {"passages": _fingerprint(config.data.passages), "counts": dataset.stats}
-        if config.data.queries:
-            data["queries"] = _fingerprint(config.data.queries)
+        inputs = stage.manifest["inputs"]  # hashed once, when the stage was opened
+        data = {"passages": inputs["data.passages"], "counts": dataset.stats}
+        if "data.queries" in inputs:
+            data["queries"] = inputs["data.queries"]
         save_encoder_artifact(
             backbone_of(mlm_model), tokenizer, output_dir / MODEL_DIR, pooling=pooling,
             normalize=normalize, query_max_length=min(32, config.model.context_max_length),
@@ -166,11 +166,3 @@ def _last_log(log_history: list[dict]) -> dict:
         if "loss" in entry:
             return entry
     return {}
-
-
-def _fingerprint(source: str) -> dict[str, Any]:
-    """The file's fingerprint, or the dataset name when passages come from a dataset."""
-    from qcpt.utils.io import file_fingerprint
-
-    path = Path(source)
-    return file_fingerprint(path) if path.is_file() else {"dataset": source}

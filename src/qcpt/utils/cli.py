@@ -155,7 +155,8 @@ def recipe_field(recipe: type[BaseModel], key: str):
 
 def recipe_overrides(command, values: dict[str, Any]) -> dict[str, Any]:
     """``{recipe key: value}`` for every :func:`recipe_option` parameter of ``command`` in
-    ``values`` (its ``locals()``); paths become strings, unset options stay None."""
+    ``values`` (its ``locals()``, plus the groups :func:`with_options` added to it); paths
+    become strings, unset options stay None."""
     overrides = {}
     for name, hint in typing.get_type_hints(command, include_extras=True).items():
         for marker in getattr(hint, "__metadata__", ()):
@@ -223,21 +224,9 @@ def with_options(options: dict[str, tuple[Any, Any]], into: str):
     return decorate
 
 
-def group_overrides(options: dict[str, tuple[Any, Any]], values: dict[str, Any]
-                    ) -> dict[str, Any]:
-    """The recipe overrides (``{recipe key: value}``) of the :func:`recipe_option` members of
-    an option group, from the values a :func:`with_options` command received."""
-    found = {}
-    for name, (hint, _) in options.items():
-        for marker in getattr(hint, "__metadata__", ()):
-            if isinstance(marker, RecipeKey):
-                found[marker.key] = values.get(name)
-    return found
-
-
 # what every training command (pretrain, finetune) takes besides its own recipe options:
-# with_training_options passes them as ``run``; group_overrides(TRAINING_OPTIONS, run) are
-# the recipe overrides among them
+# with_training_options passes them as ``run``; recipe_overrides(command, {**locals(), **run})
+# then covers the recipe options of both
 TRAINING_OPTIONS = {
     "config": (TrainConfigOpt, None), "max_steps": (MaxStepsOpt, None),
     "epochs": (EpochsOpt, None), "learning_rate": (LearningRateOpt, None),

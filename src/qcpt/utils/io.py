@@ -71,3 +71,10 @@ def file_fingerprint(path: str | Path) -> dict[str, Any]:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def source_fingerprint(source: str | Path) -> dict[str, Any]:
+    """:func:`file_fingerprint` of a file; a data set named instead of a file is recorded by
+    its name (``{"dataset": name}``)."""
+    path = Path(source)
+    return file_fingerprint(path) if path.is_file() else {"dataset": str(source)}

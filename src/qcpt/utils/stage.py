@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qcpt.errors import QcptError
-from qcpt.utils.io import file_fingerprint, write_json, write_text
+from qcpt.utils.io import source_fingerprint, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +38,9 @@ _VERSIONED = ("qcpt", "torch", "transformers", "sentence-transformers")
 
 
 def input_fingerprints(inputs: Mapping[str, str | Path | None]) -> dict[str, Any]:
-    """Fingerprint of each named input: a file's size and sha256, else the name as given (a
-    dataset name, a hub id, a folder)."""
-    found: dict[str, Any] = {}
-    for name, value in inputs.items():
-        if value is None:
-            continue
-        path = Path(value)
-        found[name] = ({k: v for k, v in file_fingerprint(path).items() if k != "path"}
-                       if path.is_file() else {"name": str(value)})
-    return found
+    """:func:`~qcpt.utils.io.source_fingerprint` of each named input that is set."""
+    return {name: source_fingerprint(value) for name, value in inputs.items()
+            if value is not None}
 
 
 def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -111,7 +104,9 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
     """Apply the rerun rule (module docstring) to ``folder`` for ``recipe`` (a
     :class:`~qcpt.utils.config.Recipe`) of ``stage``.
 
-    ``finished``: the outputs this recipe asks for are all present; ``progress``: an earlier run
+    ``inputs``: the files the run reads, by name (their content counts; their paths, like
+    every other setting, are in the recipe); ``finished``: the outputs this recipe asks for are
+    all present; ``progress``: an earlier run
     left something worth keeping (checkpoints, partial outputs); ``may_change``: settings
     (dotted keys) a rerun may change without counting as another recipe (fine-tuning's number
     of stages). Writes nothing: a run that goes ahead calls :meth:`StageRun.start`.

@@ -8,6 +8,7 @@ passes gradients back, and the checkpoint-folder policy (resume or start afresh)
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -216,15 +217,15 @@ def epoch_setter(dataset):
     return _EpochSetter()
 
 
-def stop_if_not_finite(terms: dict[str, torch.Tensor], trainer) -> None:
-    """Raise ``QcptError`` naming the step and the loss term when a term is NaN or infinite.
+def stop_if_not_finite(terms: dict[str, float], trainer) -> None:
+    """Raise ``QcptError`` naming the step and the loss term when a term's value (a float, as
+    the trainer already reads it for its logs) is NaN or infinite.
 
     Nothing of the broken step is saved: the newest checkpoint (named in the message) is the
     last good state, and ``--resume`` continues from it (after lowering the learning rate or
     moving to fp32, usually).
     """
-    bad = {name: float(value.detach()) for name, value in terms.items()
-           if not bool(torch.isfinite(value.detach()).all())}
+    bad = {name: value for name, value in terms.items() if not math.isfinite(value)}
     if not bad:
         return
     from qcpt.errors import QcptError
