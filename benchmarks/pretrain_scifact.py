@@ -70,19 +70,19 @@ def evaluate(model: str, dataset, folder: Path) -> dict[str, float]:
 
 
 def paired_test(query: dict[str, float], span: dict[str, float]) -> dict[str, float]:
-    """Query minus span context on per-query nDCG@10: mean difference, its 95 % bootstrap
-    interval (10,000 resamples of the queries) and the two-sided paired t-test p-value
-    (scipy.stats.ttest_rel)."""
+    """Query minus span context on per-query nDCG@10: mean difference, its 95 % percentile
+    bootstrap interval over the queries (scipy.stats.bootstrap, 10,000 resamples) and the
+    two-sided paired t-test p-value (scipy.stats.ttest_rel)."""
     import numpy as np
     from scipy import stats
 
     ids = sorted(query)
     a, b = np.array([query[q] for q in ids]), np.array([span[q] for q in ids])
     differences = a - b
-    rng = np.random.default_rng(0)
-    means = differences[rng.integers(0, len(ids), (10_000, len(ids)))].mean(axis=1)
+    interval = stats.bootstrap((differences,), np.mean, n_resamples=10_000,
+                               method="percentile", rng=0).confidence_interval
     return {"queries": len(ids), "mean_difference": round(float(differences.mean()), 4),
-            "ci95": [round(float(x), 4) for x in np.percentile(means, [2.5, 97.5])],
+            "ci95": [round(float(interval.low), 4), round(float(interval.high), 4)],
             "p_value_paired_t": round(float(stats.ttest_rel(a, b).pvalue), 4)}
 
 

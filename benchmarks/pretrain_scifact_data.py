@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -28,6 +29,8 @@ import sys
 from pathlib import Path
 
 from common import data_dir
+
+from qcpt.data import Passage, iter_passages, read_queries, write_passages
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = REPO / "benchmarks" / "recorded" / "scifact-pretrain-queries.jsonl"
@@ -39,19 +42,18 @@ def qcpt(*args: str) -> None:
     """Run one qcpt command with the datasets folder set; stop the script if it fails."""
     command = [sys.executable, "-m", "qcpt", *args]
     print("+ qcpt " + " ".join(args), file=sys.stderr)
-    result = subprocess.run(command, env={**__import__("os").environ,
-                                          "QCPT_DATA_DIR": str(data_dir())})
+    result = subprocess.run(command, env={**os.environ, "QCPT_DATA_DIR": str(data_dir())})
     if result.returncode:
         raise SystemExit(result.returncode)
 
 
-def passage_subset(all_passages: Path, target: int, seed: int) -> list[dict]:
-    """Records of the passages of seeded-random whole documents, at least ``target`` of them,
-    in the order of ``all_passages``."""
-    records = [json.loads(line) for line in all_passages.read_text().splitlines() if line]
+def passage_subset(all_passages: Path, target: int, seed: int) -> list[Passage]:
+    """The passages of seeded-random whole documents, at least ``target`` of them, in the
+    order of ``all_passages``."""
+    records = list(iter_passages(all_passages))
     documents: dict[str, list[int]] = {}
-    for index, record in enumerate(records):
-        documents.setdefault(record["doc_id"], []).append(index)
+    for index, passage in enumerate(records):
+        documents.setdefault(passage.doc_id, []).append(index)
     order = sorted(documents)
     random.Random(seed).shuffle(order)
     chosen: set[int] = set()
@@ -72,10 +74,8 @@ def prepare(output: Path, *, passages: int = 3200, seed: int = 13, generate: boo
     if not all_passages.is_file():
         qcpt("split-passages", "scifact", "-o", str(all_passages), "-c", str(QUERYGEN_RECIPE))
     if not subset.is_file():
-        lines = [json.dumps(r, ensure_ascii=False) for r in
-                 passage_subset(all_passages, passages, seed)]
-        subset.write_text("\n".join(lines) + "\n")
-        print(f"{len(lines)} passages in {subset}", file=sys.stderr)
+        count = write_passages(subset, passage_subset(all_passages, passages, seed))
+        print(f"{count} passages in {subset}", file=sys.stderr)
     if not (queries.is_file() and Path(str(queries)[:-len(".jsonl")] + ".meta.json").is_file()):
         generate_queries(subset, queries, generate)
     return {"passages": with_queries(subset, queries, output / "passages-pretrain.jsonl"),
@@ -86,15 +86,10 @@ def with_queries(subset: Path, queries: Path, output: Path) -> Path:
     """The passages of ``subset`` that have at least one generated query: what every run, span
     or query, pre-trains on (a query run drops the others, so span runs must too)."""
     if not output.is_file():
-        known = set()
-        for line in queries.read_text().splitlines():
-            record = json.loads(line) if line else {}
-            if any(q.strip() for q in record.get("queries", [])):
-                known.add(record["_id"])
-        lines = [line for line in subset.read_text().splitlines()
-                 if line and json.loads(line)["_id"] in known]
-        output.write_text("\n".join(lines) + "\n")
-        print(f"{len(lines)} passages with queries in {output}", file=sys.stderr)
+        known = {pid for pid, options in read_queries(queries).items()
+                 if any(q.strip() for q in options)}
+        count = write_passages(output, (p for p in iter_passages(subset) if p.id in known))
+        print(f"{count} passages with queries in {output}", file=sys.stderr)
     return output
 
 
