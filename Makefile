@@ -4,10 +4,18 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export QCPT_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup demo test lint bench
+.PHONY: setup run run-full demo test lint bench
 
 setup:
 	@bash scripts/setup.sh
+
+# the main job: the reduced query-as-context experiment on SciFact (report in
+# outputs/run-scifact-reduced/report/); run-full: the full CPU experiment (hours, resumable)
+run: setup
+	$(VENV)/bin/qcpt run configs/run-scifact-reduced.yaml
+
+run-full: setup
+	$(VENV)/bin/qcpt run configs/run-scifact-full.yaml
 
 demo: setup
 	$(VENV)/bin/qcpt demo --output outputs/demo

@@ -8,7 +8,14 @@ from qcpt.evaluation.metrics import (
     parse_measures,
 )
 from qcpt.evaluation.report import metrics_markdown, metrics_table
-from qcpt.evaluation.runs import Run, merge_runs, ranked, read_run, write_run
+from qcpt.evaluation.runs import (
+    Run,
+    merge_runs,
+    ranked,
+    read_run,
+    reciprocal_rank_fusion,
+    write_run,
+)
 
 __all__ = [
     "DEFAULT_MEASURES",
@@ -22,5 +29,6 @@ __all__ = [
     "parse_measures",
     "ranked",
     "read_run",
+    "reciprocal_rank_fusion",
     "write_run",
 ]

@@ -130,3 +130,28 @@ def merge_runs(runs: Iterable[Mapping[str, Mapping[str, float]]], depth: int | N
                 if best is None or score > best:
                     target[docid] = score
     return {qid: dict(ranked(docs, depth)) for qid, docs in merged.items()}
+
+
+RRF_K = 60
+
+
+def reciprocal_rank_fusion(runs: Iterable[Mapping[str, Mapping[str, float]]], *,
+                           k: int = RRF_K, depth: int | None = None) -> Run:
+    """Reciprocal rank fusion: each document scores ``sum over runs of 1 / (k + rank)``.
+
+    Ranks are 1-based in each run's own order (score desc, docid asc); a run that does not list
+    a document adds nothing. Each query keeps its top ``depth`` documents if given. ranx's
+    ``fuse(method="rrf")`` computes the same scores, but its numba kernels compile for 65 s on
+    the first call on 2 cores, longer than the fusion itself on any data set here.
+
+    Reference: Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and
+    individual Rank Learning Methods" (SIGIR 2009), k = 60.
+    """
+    _check_depth(depth)
+    fused: Run = {}
+    for run in runs:
+        for qid, docs in run.items():
+            target = fused.setdefault(qid, {})
+            for rank, (docid, _) in enumerate(ranked(docs), start=1):
+                target[docid] = target.get(docid, 0.0) + 1.0 / (k + rank)
+    return {qid: dict(ranked(docs, depth)) for qid, docs in fused.items()}

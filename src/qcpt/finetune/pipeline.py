@@ -221,12 +221,14 @@ class _StageRunner:
                 "negatives": negatives, "config": self.config.model_dump(mode="json")}
 
     def _data(self, groups_path: Path) -> dict[str, Any]:
-        split = self.config.train_split
-        return {"dataset": self.dataset.name, "train_split": split,
+        data = {"dataset": self.dataset.name,
                 "corpus": file_fingerprint(self.dataset.corpus_path),
-                "queries": file_fingerprint(self.dataset.queries_path),
-                "qrels": file_fingerprint(self.dataset.qrels_paths[split]),
                 "groups": file_fingerprint(groups_path)}
+        if not self.config.train_groups:  # given groups carry their own queries and positives
+            split = self.config.train_split
+            data.update(train_split=split, queries=file_fingerprint(self.dataset.queries_path),
+                        qrels=file_fingerprint(self.dataset.qrels_paths[split]))
+        return data
 
 
 def _summary(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,

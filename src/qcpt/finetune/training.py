@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.finetune.config import EncoderConfig, TrainingConfig
+from qcpt.utils.io import write_json
 from qcpt.utils.training import (
     CHECKPOINTS_DIR,
     checkpoint_to_resume,
@@ -16,6 +17,8 @@ from qcpt.utils.training import (
 )
 
 logger = logging.getLogger(__name__)
+
+TRAIN_LOG_FILE = "train_log.json"  # the Trainer's log history (loss per logging step)
 
 
 
@@ -27,7 +30,8 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
                      ) -> dict[str, Any]:
     """Train from ``init_model`` on ``groups_path``; write the artefact to ``output_dir/model``.
 
-    Trainer checkpoints go to ``output_dir/checkpoints``; with ``resume`` training continues
+    Trainer checkpoints go to ``output_dir/checkpoints``, the log history to
+    ``output_dir/train_log.json``; with ``resume`` training continues
     from the last one, otherwise it starts afresh. Returns the Trainer's train metrics
     (runtime, loss, steps) plus ``global_step`` and, with dev groups, ``dev_loss`` as
     ``[[step, loss], ...]``. Every process of a distributed run calls this;
@@ -73,6 +77,7 @@ def train_bi_encoder(init_model: str, groups_path: str | Path, output_dir: str |
             passage_max_length=encoder.passage_max_length,
             title_separator=encoder.title_separator, recipe=recipe, data=data,
             steps=trainer.state.global_step, state_dict=state_dict)
+        write_json(output_dir / TRAIN_LOG_FILE, {"log_history": trainer.state.log_history})
         if not training.keep_checkpoints:
             shutil.rmtree(checkpoints, ignore_errors=True)
     state.wait_for_everyone()

@@ -87,3 +87,35 @@ def demo_command(
     from qcpt.pipeline.demo import DEMO_DATASETS, run_demo
 
     run_demo(output, dataset or DEMO_DATASETS, data_dir=data_dir, precision=precision)
+
+
+def run_command(
+    recipe: Annotated[Path, typer.Argument(help="Experiment recipe (YAML): configs/run-*.yaml.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Experiment folder (default: outputs/<name>)."),
+    ] = None,
+    data_dir: DataDirOpt = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a recipe key, KEY=VALUE (YAML value), repeatable: "
+                     "--set pretraining.max_steps=20"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (each step and why it runs or is "
+                           "skipped) and stop.")
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """The whole experiment: queries, pre-training, fine-tuning, evaluation and a report with
+    confidence intervals and paired tests; a rerun skips what is finished and resumes the rest."""
+    from qcpt.pipeline.experiment import load_experiment
+    from qcpt.pipeline.runner import run_experiment
+    from qcpt.utils.cli import parse_assignments
+
+    overrides = parse_assignments(set_ or [], "--set")
+    if data_dir is not None:
+        overrides["data_dir"] = str(data_dir)
+    experiment = load_experiment(recipe, overrides)
+    run_experiment(experiment, output or Path("outputs") / experiment.name, dry_run=dry_run,
+                   quiet=quiet)

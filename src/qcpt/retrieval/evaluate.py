@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qcpt.data import RetrievalDataset
-from qcpt.evaluation import DEFAULT_MEASURES, evaluate_run, write_run
+from qcpt.evaluation import (
+    DEFAULT_MEASURES,
+    evaluate_run,
+    read_run,
+    reciprocal_rank_fusion,
+    write_run,
+)
+from qcpt.evaluation.runs import RRF_K
 from qcpt.retrieval import (
     BM25Index,
     BM25Settings,
@@ -108,6 +115,34 @@ def evaluate_bm25(
         min_relevance=min_relevance,
         ignore_identical_ids=ignore_identical_ids,
         timings={"index_s": index_seconds, "search_s": search_seconds},
+    )
+
+
+def evaluate_fusion(
+    run_files: Sequence[str | Path],
+    dataset: RetrievalDataset,
+    output_dir: str | Path,
+    *,
+    split: str = "test",
+    depth: int = 1000,
+    measures: Sequence[str] = DEFAULT_MEASURES,
+    min_relevance: int | None = None,
+    ignore_identical_ids: bool = False,
+) -> dict:
+    """Fuse TREC runs of the split's queries by reciprocal rank fusion and evaluate the result."""
+    started = time.perf_counter()
+    run = reciprocal_rank_fusion([read_run(path) for path in run_files], depth=depth)
+    return _score_and_save(
+        run,
+        dataset,
+        Path(output_dir),
+        split=split,
+        system={"kind": "fusion", "method": "rrf", "k": RRF_K,
+                "runs": [str(path) for path in run_files]},
+        measures=measures,
+        min_relevance=min_relevance,
+        ignore_identical_ids=ignore_identical_ids,
+        timings={"fuse_s": time.perf_counter() - started},
     )
 
 

@@ -125,6 +125,25 @@ class RecipeKey:
     key: str
 
 
+def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]:
+    """``["a.b=3", "c=[1, 2]"]`` -> ``{"a.b": 3, "c": [1, 2]}`` (values read as YAML)."""
+    import yaml
+
+    from qcpt.errors import QcptError
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise QcptError(f"{option} {item!r}: expected KEY=VALUE, e.g. "
+                            "pretraining.max_steps=20")
+        try:
+            parsed[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise QcptError(f"{option} {item!r}: the value is not valid YAML") from None
+    return parsed
+
+
 def recipe_option(recipe: type[BaseModel], key: str, *flags: str, prefix: str = "",
                   show_recipe_default: bool = True, **option: Any) -> Any:
     """A typer option type for the recipe field at ``key`` (dotted, inside ``recipe``).

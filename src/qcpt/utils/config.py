@@ -43,16 +43,32 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
-        *parents, leaf = dotted.split(".")
-        node = data
-        for key in parents:
-            node = node.setdefault(key, {})
-        node[leaf] = value
+        set_dotted(data, dotted, value, path)
     try:
         return cls.model_validate(data)
     except ValidationError as error:
         where = f"{path}: " if path is not None else ""
         raise QcptError(f"{where}bad {what}: {validation_problems(error)}") from None
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any,
+               path: str | Path | None = None) -> None:
+    """Set ``data["a"]["b"] = value`` for ``"a.b"``; a number indexes a list
+    (``"systems.2.seeds"``)."""
+    keys = dotted.split(".")
+    node: Any = data
+    for depth, key in enumerate(keys):
+        if isinstance(node, list) and (not key.isdigit() or int(key) >= len(node)):
+            where = f"{path}: " if path is not None else ""
+            raise QcptError(f"{where}{dotted}: {key!r} is not an index of a list of "
+                            f"{len(node)}")
+        index: Any = int(key) if isinstance(node, list) else key
+        if depth == len(keys) - 1:
+            node[index] = value
+        elif isinstance(node, list):
+            node = node[index]
+        else:
+            node = node.setdefault(key, {})
 
 
 def registered(value: str, registry: dict, what: str) -> str:

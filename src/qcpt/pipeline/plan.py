@@ -1,0 +1,312 @@
+"""The steps of an experiment, their dependencies, and what a run of them will do.
+
+An experiment unfolds into steps (generation, pre-training per system and seed, label-free
+groups, fine-tuning, evaluation, fusion), each with its own folder under the output folder and
+a key: the hash of its settings and of the keys of the steps it reads. Two systems whose steps
+have the same key share the step (it runs once). Each step folder holds ``step.json``: the key,
+settings and status the pipeline wrote when it started and finished the step. A step is
+
+- ``skip``   when its record is complete with the same key;
+- ``resume`` when its record has the same key but the step did not finish (the stage continues
+  from its checkpoint or partial output);
+- ``run``    when it never started, or ``redo`` when its settings or an input step changed (the
+  reason names the differences; the folder is emptied first). A step that reruns changes the
+  key of every step that reads it, so exactly it and its dependants run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qcpt.errors import QcptError
+from qcpt.pipeline.experiment import Experiment, SystemConfig
+from qcpt.utils.stage import differences
+
+STEP_FILE = "step.json"
+OUTPUT_TOKEN = "${output}"
+
+QUERIES_DIR = "queries"
+PASSAGES_ALL = "passages-all.jsonl"
+PASSAGES_SAMPLE = "passages.jsonl"
+QUERIES_FILE = "queries.jsonl"
+PASSAGES_PRETRAIN = "passages-pretrain.jsonl"  # the sample's passages that have queries
+GROUPS_FILE = "groups.jsonl"
+
+
+@dataclass
+class Step:
+    """One unit of work: its folder, what defines it, and the steps it reads."""
+
+    id: str
+    kind: str
+    folder: Path
+    settings: dict[str, Any]
+    needs: list[str] = field(default_factory=list)
+    systems: list[str] = field(default_factory=list)
+    key: str = ""
+    action: str = "run"
+    reason: str = ""
+
+
+@dataclass
+class Result:
+    """Where one (system, seed) finds its scores and its training logs."""
+
+    system: str
+    seed: int
+    metrics: Path
+    run: Path
+    pretrain: str | None = None  # step ids
+    finetune: str | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """The experiment's steps in the order they run, and each row's results."""
+
+    experiment: Experiment
+    output: Path
+    steps: list[Step]
+    results: list[Result]
+
+    def step(self, step_id: str) -> Step:
+        return next(step for step in self.steps if step.id == step_id)
+
+    @property
+    def to_run(self) -> list[Step]:
+        return [step for step in self.steps if step.action != "skip"]
+
+
+def portable(value: Any, output: Path) -> Any:
+    """``value`` with the output folder written as ``${output}`` (keys survive a moved folder)."""
+    text = str(output)
+    if isinstance(value, str):
+        return value.replace(text, OUTPUT_TOKEN)
+    if isinstance(value, dict):
+        return {k: portable(v, output) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, output) for v in value]
+    return value
+
+
+def _key(kind: str, settings: dict[str, Any], needs: dict[str, str]) -> str:
+    text = json.dumps({"kind": kind, "settings": settings, "needs": needs}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Builder:
+    def __init__(self, experiment: Experiment, output: Path):
+        self.experiment = experiment
+        self.output = output
+        self.steps: dict[str, Step] = {}
+        self.by_key: dict[str, str] = {}
+
+    def add(self, step_id: str, kind: str, settings: dict[str, Any], needs: list[str],
+            system: str) -> Step:
+        """Add a step, or return the existing one with the same key (shared by systems)."""
+        settings = portable(settings, self.output)
+        key = _key(kind, settings, {n: self.steps[n].key for n in needs})
+        if key in self.by_key:
+            shared = self.steps[self.by_key[key]]
+            if system not in shared.systems:
+                shared.systems.append(system)
+            return shared
+        if step_id in self.steps:  # same place, other settings: e.g. two systems, one name
+            step_id = f"{step_id}-{key[:6]}"
+        step = Step(step_id, kind, self.output / step_id, settings, list(needs), [system], key)
+        self.steps[step_id] = step
+        self.by_key[key] = step_id
+        return step
+
+
+def build_plan(experiment: Experiment, output: str | Path) -> Plan:
+    """Unfold ``experiment`` into steps under ``output`` and decide what each will do.
+
+    Every stage recipe is loaded and validated here, so a bad recipe or override stops the
+    experiment before anything runs.
+    """
+    from qcpt.finetune.config import FinetuneConfig
+    from qcpt.pretrain.config import PretrainConfig
+    from qcpt.querygen.config import QueryGenConfig
+
+    output = Path(output).resolve()
+    builder = _Builder(experiment, output)
+    results: list[Result] = []
+    queries_step = None
+    if experiment.queries is not None and any(
+            s.kind in ("pretrain-finetune", "label-free") for s in experiment.systems):
+        spec = experiment.queries
+        querygen = QueryGenConfig.from_yaml(spec.recipe, spec.overrides)
+        queries_step = builder.add(QUERIES_DIR, "queries", {
+            "dataset": experiment.dataset, "data_dir": experiment.data_dir,
+            "querygen": querygen.model_dump(mode="json"), "passages": spec.passages,
+            "sample_seed": spec.sample_seed, "queries_file": _fingerprint(spec.queries_file),
+        }, [], "queries")
+    finetune_base = None
+    if experiment.finetuning is not None:
+        finetune_base = FinetuneConfig.from_yaml(experiment.finetuning.recipe,
+                                                 experiment.finetuning.overrides)
+    split = experiment.evaluation.split
+
+    for system in experiment.systems:
+        if system.kind == "hybrid":
+            continue
+        for seed in experiment.seeds_of(system):
+            results.append(_system_steps(builder, experiment, system, seed, queries_step,
+                                         finetune_base, PretrainConfig, FinetuneConfig, split))
+    for system in experiment.systems:
+        if system.kind != "hybrid":
+            continue
+        for seed in experiment.seeds_of(system):
+            parts = [_result_for(results, name, seed) for name in system.fuse]
+            step = builder.add(f"evaluate/{system.name}-seed{seed}", "fuse", {
+                "runs": [str(part.run) for part in parts], "dataset": experiment.dataset,
+                "data_dir": experiment.data_dir, "split": split,
+            }, sorted({s for part in parts for s in part.steps[-1:]}), system.name)
+            results.append(Result(system.name, seed, step.folder / "metrics.json",
+                                  step.folder / "run.trec",
+                                  steps=[s for part in parts for s in part.steps] + [step.id]))
+    plan = Plan(experiment, output, list(builder.steps.values()), results)
+    decide(plan)
+    return plan
+
+
+def _result_for(results: list[Result], name: str, seed: int) -> Result:
+    """The result of ``name`` with ``seed``, or its only run (BM25, zero-shot)."""
+    candidates = [r for r in results if r.system == name]
+    for result in candidates:
+        if result.seed == seed:
+            return result
+    return candidates[0]
+
+
+def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfig, seed: int,
+                  queries_step: Step | None, finetune_base, PretrainConfig, FinetuneConfig,
+                  split: str) -> Result:
+    data = {"dataset": experiment.dataset, "data_dir": experiment.data_dir, "split": split}
+    if system.kind == "bm25":
+        step = builder.add("evaluate/bm25", "evaluate-bm25", data, [], system.name)
+        return Result(system.name, seed, step.folder / "metrics.json", step.folder / "run.trec",
+                      steps=[step.id])
+    if system.kind == "zero-shot":
+        step = builder.add(f"evaluate/{system.name}", "evaluate-dense", {
+            **data, "encoder": encoder_settings(finetune_base, experiment.model),
+            "depth": finetune_base.evaluation.depth, "factory": finetune_base.evaluation.factory,
+        }, [], system.name)
+        return Result(system.name, seed, step.folder / "metrics.json", step.folder / "run.trec",
+                      steps=[step.id])
+
+    steps: list[str] = []
+    start_model = experiment.model
+    pretrain_step = None
+    if system.pretrain:
+        budget = experiment.pretraining
+        config = PretrainConfig.from_yaml(system.pretrain, {
+            **system.overrides,
+            "model.model": experiment.model,
+            "data.passages": str(queries_step.folder / PASSAGES_PRETRAIN),
+            "data.queries": str(queries_step.folder / QUERIES_FILE),
+            "data.data_dir": experiment.data_dir,
+            "training.max_steps": budget.max_steps, "training.batch_size": budget.batch_size,
+            "training.learning_rate": budget.learning_rate,
+            "training.warmup_ratio": budget.warmup_ratio, "training.seed": seed,
+        })
+        pretrain_step = builder.add(f"pretrain/{system.name}-seed{seed}", "pretrain",
+                                    {"config": config.model_dump(mode="json")},
+                                    [queries_step.id], system.name)
+        steps.append(pretrain_step.id)
+        start_model = str(pretrain_step.folder / "model")
+
+    overrides: dict[str, Any] = {
+        "dataset": experiment.dataset, "data_dir": experiment.data_dir,
+        "encoder.model": start_model, "training.seed": seed,
+        "evaluation.split": split, "evaluation.zero_shot": False,
+    }
+    if system.kind == "label-free":
+        groups = builder.add(f"label-free/{system.name}-seed{seed}", "label-free-groups", {
+            "dataset": experiment.dataset, "data_dir": experiment.data_dir,
+            "encoder": encoder_settings(finetune_base, start_model),
+            "queries": str(queries_step.folder / QUERIES_FILE),
+            "passages": str(queries_step.folder / PASSAGES_PRETRAIN),
+            "label_free": experiment.label_free.model_dump(mode="json"), "seed": seed,
+        }, [queries_step.id] + ([pretrain_step.id] if pretrain_step else []), system.name)
+        steps.append(groups.id)
+        # the generated groups replace the train qrels: one stage, no dev split, no mining
+        overrides.update({"train_groups": str(groups.folder / GROUPS_FILE), "stages": 1,
+                          "dev_split": None})
+    config = FinetuneConfig.model_validate(_with(finetune_base.model_dump(mode="json"),
+                                                 overrides))
+    step = builder.add(f"finetune/{system.name}-seed{seed}", "finetune",
+                       {"config": config.model_dump(mode="json")}, list(steps), system.name)
+    steps.append(step.id)
+    last = step.folder / f"stage{config.stages}"
+    return Result(system.name, seed, last / "metrics.json", last / "run.trec",
+                  pretrain=pretrain_step.id if pretrain_step else None, finetune=step.id,
+                  steps=steps)
+
+
+def encoder_settings(finetune, model: str) -> dict[str, Any]:
+    """The encoding settings of every dense evaluation: the fine-tuning recipe's lengths and
+    evaluation settings (pooling and normalisation: the checkpoint's own)."""
+    encoder, evaluation = finetune.encoder, finetune.evaluation
+    return {"model": model, "pooling": encoder.pooling, "normalize": encoder.normalize,
+            "query_max_length": encoder.query_max_length,
+            "passage_max_length": encoder.passage_max_length,
+            "title_separator": encoder.title_separator, "batch_size": evaluation.batch_size,
+            "precision": evaluation.precision}
+
+
+def _with(settings: dict[str, Any], dotted: dict[str, Any]) -> dict[str, Any]:
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = settings
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return settings
+
+
+def _fingerprint(path: str | None) -> dict[str, Any] | None:
+    from qcpt.utils.io import source_fingerprint
+
+    return None if path is None else {"path": path, **source_fingerprint(path)}
+
+
+def read_record(step: Step) -> dict[str, Any] | None:
+    path = step.folder / STEP_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; remove "
+                        "the step folder to redo it") from None
+
+
+def decide(plan: Plan) -> None:
+    """Set each step's action and reason from its record (module docstring)."""
+    for step in plan.steps:
+        record = read_record(step)
+        if record is None:
+            step.action = "run"
+            step.reason = "new" if not step.folder.exists() else "no step record: started afresh"
+            continue
+        if record.get("key") == step.key:
+            if record.get("status") == "complete":
+                step.action, step.reason = "skip", "finished, same settings and inputs"
+            else:
+                step.action, step.reason = "resume", "interrupted: continues where it stopped"
+            continue
+        changed = differences(record.get("settings", {}), step.settings)
+        inputs = [n for n in step.needs
+                  if record.get("needs", {}).get(n) != plan.step(n).key]
+        parts = [f"input step {n} changed" for n in inputs]
+        if changed:
+            shown = changed[:3] + ([f"... {len(changed) - 3} more"] if len(changed) > 3 else [])
+            parts.insert(0, "settings changed: " + "; ".join(shown))
+        step.action, step.reason = "redo", "; ".join(parts) or "another step"

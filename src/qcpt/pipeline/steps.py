@@ -1,0 +1,236 @@
+"""What each kind of step does: the stages' own entry points called on the step's folder.
+
+``python -m qcpt.pipeline.steps STEP_FOLDER`` runs the step recorded in the folder's
+``step.json`` (what ``qcpt run`` starts for each step, alone or under a launcher such as
+torchrun); :func:`run_step` is the same in-process. Each runner returns figures for the step
+record (counts, timings); wall time and peak memory are added here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from qcpt.pipeline.plan import (
+    GROUPS_FILE,
+    OUTPUT_TOKEN,
+    PASSAGES_ALL,
+    PASSAGES_PRETRAIN,
+    PASSAGES_SAMPLE,
+    QUERIES_FILE,
+    STEP_FILE,
+)
+from qcpt.utils.io import write_json
+
+FIGURES_FILE = "step-figures.json"
+
+
+def resolved(value: Any, output: Path) -> Any:
+    """Undo :func:`~qcpt.pipeline.plan.portable`: ``${output}`` -> the output folder."""
+    if isinstance(value, str):
+        return value.replace(OUTPUT_TOKEN, str(output))
+    if isinstance(value, dict):
+        return {k: resolved(v, output) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolved(v, output) for v in value]
+    return value
+
+
+def _dataset(settings: dict[str, Any]):
+    from qcpt.data import resolve_dataset
+
+    return resolve_dataset(settings["dataset"], settings.get("data_dir"))
+
+
+def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
+    """Passages of the corpus, the pre-training sample of whole documents, its queries
+    (generated, or imported from a recorded file), and the sample's passages with queries."""
+    from qcpt.data import iter_passages, read_queries, write_passages
+    from qcpt.querygen import create_generator, generate_queries
+    from qcpt.querygen.config import GenerationSettings, QueryGenConfig
+    from qcpt.querygen.passages import PassageSplitter, split_documents
+
+    config = QueryGenConfig.model_validate(settings["querygen"])
+    every = folder / PASSAGES_ALL
+    if not every.is_file():
+        write_passages(every, split_documents(_dataset(settings).iter_corpus(),
+                                              PassageSplitter(config.passages)))
+    passages = list(iter_passages(every))
+    sample = sample_documents(passages, settings["passages"], settings["sample_seed"])
+    write_passages(folder / PASSAGES_SAMPLE, sample)
+    generation = config.generation
+    if settings.get("queries_file"):
+        generation = GenerationSettings.model_validate({
+            **generation.model_dump(), "backend": "file",
+            "queries_files": [settings["queries_file"]["path"]], "file_format": "jsonl"})
+    generator = create_generator(generation, [p.id for p in sample])
+    summary = generate_queries(sample, generator, generation, folder / QUERIES_FILE,
+                               source=str(folder / PASSAGES_SAMPLE), show_progress=progress)
+    known = {pid for pid, options in read_queries(folder / QUERIES_FILE).items()
+             if any(q.strip() for q in options)}
+    kept = write_passages(folder / PASSAGES_PRETRAIN, (p for p in sample if p.id in known))
+    return {"passages_corpus": len(passages), "passages_sampled": len(sample),
+            "passages_with_queries": kept, "queries": summary.counts.get("kept", 0),
+            "generation_seconds": round(summary.seconds, 1)}
+
+
+def sample_documents(passages: list, target: int | None, seed: int) -> list:
+    """The passages of seeded-random whole documents, at least ``target`` of them (all when
+    None), in corpus order (whole documents keep every span context available)."""
+    if target is None or target >= len(passages):
+        return list(passages)
+    documents: dict[str, list[int]] = {}
+    for index, passage in enumerate(passages):
+        documents.setdefault(passage.doc_id, []).append(index)
+    order = sorted(documents)
+    random.Random(seed).shuffle(order)
+    chosen: set[int] = set()
+    for doc_id in order:
+        if len(chosen) >= target:
+            break
+        chosen.update(documents[doc_id])
+    return [passages[i] for i in sorted(chosen)]
+
+
+def run_pretrain(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
+    from qcpt.pretrain.config import PretrainConfig
+    from qcpt.pretrain.training import pretrain
+
+    summary = pretrain(PretrainConfig.model_validate(settings["config"]), folder, resume=True,
+                       show_progress=progress)
+    return {k: summary.get(k) for k in ("steps", "global_batch", "train_seconds",
+                                        "pairs_per_second", "final_losses", "data")}
+
+
+def run_finetune_step(settings: dict[str, Any], folder: Path, progress: bool
+                      ) -> dict[str, Any]:
+    from qcpt.finetune.config import FinetuneConfig
+    from qcpt.finetune.pipeline import run_finetune
+
+    summary = run_finetune(FinetuneConfig.model_validate(settings["config"]), folder,
+                           resume=True, show_progress=progress)
+    return {"stages": summary.get("stages", {})}
+
+
+def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
+                          ) -> dict[str, Any]:
+    """Training groups without labels: each sampled generated query, its passage's document as
+    the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
+    from qcpt.data import iter_passages, read_queries
+    from qcpt.finetune import NegativesConfig, groups_from_run, write_groups
+    from qcpt.retrieval import DenseEncoder, EncoderSettings, encode_to_shards, search_shards
+
+    options = settings["label_free"]
+    dataset = _dataset(settings)
+    generated = read_queries(settings["queries"])
+    queries: dict[str, str] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for passage in iter_passages(settings["passages"]):
+        texts = [q for q in generated.get(passage.id, []) if q.strip()]
+        for number, text in enumerate(texts[:options["queries_per_passage"]]):
+            query_id = f"{passage.id}-q{number}"
+            queries[query_id] = text
+            qrels[query_id] = {passage.doc_id: 1}
+    if options["max_queries"] and options["max_queries"] < len(queries):
+        chosen = random.Random(settings["seed"]).sample(sorted(queries), options["max_queries"])
+        queries = {q: queries[q] for q in sorted(chosen)}
+        qrels = {q: qrels[q] for q in queries}
+    encoder = DenseEncoder(EncoderSettings(**settings["encoder"]))
+    embeddings = folder / "embeddings"
+    encode_to_shards(encoder, dataset.iter_corpus(), embeddings, show_progress=progress)
+    ids = list(queries)
+    run = search_shards(embeddings, ids, encoder.encode_queries([queries[q] for q in ids]),
+                        options["depth"], show_progress=progress)
+    negatives = NegativesConfig(depth=options["depth"], negatives=options["negatives"],
+                                skip_top=options["skip_top"], seed=settings["seed"])
+    groups = groups_from_run(run, queries, qrels, dataset.corpus(), negatives)
+    count = write_groups(groups, folder / GROUPS_FILE)
+    return {"queries": len(queries), "groups": count}
+
+
+def run_evaluate_bm25(settings: dict[str, Any], folder: Path, progress: bool
+                      ) -> dict[str, Any]:
+    from qcpt.retrieval.evaluate import evaluate_bm25
+
+    metrics = evaluate_bm25(_dataset(settings), folder, split=settings["split"],
+                            show_progress=progress)
+    return {"timings": metrics["timings"]}
+
+
+def run_evaluate_dense(settings: dict[str, Any], folder: Path, progress: bool
+                       ) -> dict[str, Any]:
+    from qcpt.retrieval import EncoderSettings
+    from qcpt.retrieval.evaluate import evaluate_dense
+
+    metrics = evaluate_dense(EncoderSettings(**settings["encoder"]), _dataset(settings), folder,
+                             split=settings["split"], depth=settings["depth"],
+                             factory=settings["factory"], show_progress=progress)
+    return {"timings": metrics["timings"]}
+
+
+def run_fuse(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
+    from qcpt.retrieval.evaluate import evaluate_fusion
+
+    metrics = evaluate_fusion(settings["runs"], _dataset(settings), folder,
+                              split=settings["split"])
+    return {"timings": metrics["timings"]}
+
+
+RUNNERS: dict[str, Callable[[dict[str, Any], Path, bool], dict[str, Any]]] = {
+    "queries": run_queries,
+    "pretrain": run_pretrain,
+    "finetune": run_finetune_step,
+    "label-free-groups": run_label_free_groups,
+    "evaluate-bm25": run_evaluate_bm25,
+    "evaluate-dense": run_evaluate_dense,
+    "fuse": run_fuse,
+}
+DISTRIBUTED_KINDS = ("pretrain", "finetune")  # steps a launcher (torchrun) may start
+
+
+def run_step(folder: str | Path, output: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Run the step recorded in ``folder/step.json``; writes and returns its figures (wall
+    time, peak memory of this process, the runner's own figures)."""
+    folder = Path(folder)
+    record = json.loads((folder / STEP_FILE).read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    figures = RUNNERS[record["kind"]](resolved(record["settings"], Path(output)), folder,
+                                      progress)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    figures = {"wall_seconds": round(time.perf_counter() - started, 1),
+               "peak_rss_mib": round(peak_kib / (1 << 20 if sys.platform == "darwin" else 1024),
+                                     1), **figures}
+    if _is_main_process():
+        write_json(folder / FIGURES_FILE, figures)
+    return figures
+
+
+def _is_main_process() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m qcpt.pipeline.steps STEP_FOLDER OUTPUT [--quiet]``."""
+    import logging
+
+    from qcpt.errors import QcptError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        run_step(argv[0], argv[1], progress="--quiet" not in argv)
+    except QcptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
