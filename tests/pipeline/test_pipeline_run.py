@@ -120,7 +120,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(app, tiny_experiment, tmp_pa
 def test_a_failing_step_in_its_own_process_is_named(tiny_experiment, tmp_path):
     experiment = load_experiment(tiny_experiment, {
         "executor": "subprocess", "model": str(tmp_path / "no-model"),
-        "systems": [{"name": "zero-shot", "kind": "zero-shot"}], "baseline": None,
+        "systems": [{"name": "zero-shot", "kind": "zero-shot"}], "baseline": "zero-shot",
         "comparisons": []})
     with pytest.raises(QcptError, match=r"step evaluate/zero-shot failed \(exit 2\)"):
         run_experiment(experiment, tmp_path / "out", quiet=True)

@@ -120,8 +120,10 @@ def resolve_dataset(
     data_dir: str | Path | None = None,
     *,
     download: bool | None = None,
+    require_qrels: bool = True,
 ) -> RetrievalDataset:
-    """Find a data set by folder or by BEIR name.
+    """Find a data set by folder or by BEIR name (``require_qrels=False``: a corpus alone is
+    enough, as for label-free adaptation; asking it for qrels then names the missing split).
 
     1. An existing folder: BEIR layout (``corpus.jsonl[.gz]``, ``queries.jsonl[.gz]``,
        ``qrels/<split>.tsv``; also the ``<prefix>-queries.jsonl`` + ``<prefix>-qrels/`` layout of
@@ -137,7 +139,7 @@ def resolve_dataset(
     """
     folder = Path(name_or_path).expanduser()
     if folder.is_dir():
-        return _dataset_from_folder(folder)
+        return _dataset_from_folder(folder, require_qrels)
     name = str(name_or_path)
     if not _is_plain_name(name):
         raise DatasetNotFoundError(f"{folder}: no such dataset folder")
@@ -148,7 +150,7 @@ def resolve_dataset(
     search_dirs.append(cache_dir)
     for directory in search_dirs:
         if (directory / name).is_dir():
-            return _dataset_from_folder(directory / name)
+            return _dataset_from_folder(directory / name, require_qrels)
 
     looked_in = ", ".join(str(directory / name) for directory in search_dirs)
     files = "corpus.jsonl, queries.jsonl and qrels/test.tsv"
@@ -167,34 +169,38 @@ def resolve_dataset(
             f"dataset {name!r} not found (looked in {looked_in}; {why_not}). To fix: {hint}."
         )
     try:
-        return _dataset_from_folder(_download(name, cache_dir))
+        return _dataset_from_folder(_download(name, cache_dir), require_qrels)
     except DatasetNotFoundError as error:
         raise DatasetNotFoundError(
             f"dataset {name!r} not found (looked in {looked_in}) and {error}. To fix: {hint}."
         ) from None
 
 
-def _dataset_from_folder(folder: Path) -> RetrievalDataset:
+def _dataset_from_folder(folder: Path, require_qrels: bool = True) -> RetrievalDataset:
     for corpus_name in ("corpus.jsonl", "corpus.jsonl.gz"):
         if (folder / corpus_name).is_file():
-            return _beir_dataset(folder, folder / corpus_name)
+            return _beir_dataset(folder, folder / corpus_name, require_qrels)
     for corpus_name in ("collection.tsv", "collection.tsv.gz"):
         if (folder / corpus_name).is_file():
-            return _msmarco_dataset(folder, folder / corpus_name)
+            return _msmarco_dataset(folder, folder / corpus_name, require_qrels)
     raise DatasetNotFoundError(
         f"{folder} holds no corpus: expected corpus.jsonl (BEIR layout) or collection.tsv "
         "(MS MARCO layout)"
     )
 
 
-def _beir_dataset(folder: Path, corpus_path: Path) -> RetrievalDataset:
+def _beir_dataset(folder: Path, corpus_path: Path, require_qrels: bool = True
+                  ) -> RetrievalDataset:
+    if not require_qrels and not any((folder / name).is_file() for name in
+                                     ("queries.jsonl", "queries.jsonl.gz")):
+        return RetrievalDataset(folder.name, folder, corpus_path, folder / "queries.jsonl", {})
     queries_path, qrels_dir = _beir_queries_and_qrels(folder)
     qrels_paths = {
         _strip_suffix(path.name): path
         for path in sorted(qrels_dir.iterdir() if qrels_dir.is_dir() else [])
         if path.is_file() and path.name.endswith(_QRELS_SUFFIXES)
     }
-    if not qrels_paths:
+    if not qrels_paths and require_qrels:
         raise DatasetNotFoundError(
             f"{folder} has no qrels: expected {qrels_dir.name}/<split>.tsv (e.g. qrels/test.tsv)"
         )
@@ -212,9 +218,12 @@ def _beir_queries_and_qrels(folder: Path) -> tuple[Path, Path]:
     raise DatasetNotFoundError(f"{folder} has a corpus but no queries.jsonl")
 
 
-def _msmarco_dataset(folder: Path, corpus_path: Path) -> RetrievalDataset:
+def _msmarco_dataset(folder: Path, corpus_path: Path, require_qrels: bool = True
+                     ) -> RetrievalDataset:
     queries_files = _split_files(folder, "queries", (".tsv", ".tsv.gz"))
     qrels_paths = _split_files(folder, "qrels", _QRELS_SUFFIXES)
+    if not require_qrels and not qrels_paths:
+        return RetrievalDataset(folder.name, folder, corpus_path, folder / "queries.tsv", {})
     if not queries_files or not qrels_paths:
         raise DatasetNotFoundError(
             f"{folder} has {corpus_path.name} but lacks "

@@ -133,6 +133,9 @@ def finetune_command(
                            show_progress=not run["quiet"])
     if not distributed_state().is_main_process:
         return
-    Console().print(metrics_table(summary["results"], title=f"{summary['dataset']} "
-                                  f"({summary['split']})"))
+    if summary["results"]:
+        Console().print(metrics_table(summary["results"], title=f"{summary['dataset']} "
+                                      f"({summary['split']})"))
+    else:
+        Console().print(f"trained (not evaluated): {output}", highlight=False)
     console.print(f"results in {output} ({SUMMARY_MARKDOWN})")

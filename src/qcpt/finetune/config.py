@@ -54,10 +54,11 @@ class TrainingConfig(TrainerSettings):
 class EvaluationConfig(_Section):
     """Test-set retrieval after each stage (and of the starting model when zero_shot)."""
 
-    split: str = "test"
+    split: str | None = Field("test", description="null: no evaluation (a corpus without "
+                              "qrels, trained on given groups)")
     depth: int = Field(1000, gt=0)
     batch_size: int = Field(64, gt=0)
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     factory: str = "Flat"
     zero_shot: bool = Field(False, description="also evaluate the starting model")
 

@@ -66,7 +66,10 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     state = distributed_state()
     summary_path = output_dir / SUMMARY_FILE
     stage_dirs = [output_dir / f"stage{n}" for n in range(1, config.stages + 1)]
-    finished = summary_path.is_file() and all((d / METRICS_FILE).is_file() for d in stage_dirs)
+    evaluated = config.evaluation.split is not None
+    finished = summary_path.is_file() and all(
+        (d / (METRICS_FILE if evaluated else f"{MODEL_DIR}/qcpt.json")).is_file()
+        for d in stage_dirs)
     progress = any((output_dir / name).exists() for name in ("stage1", "stage2", "zero-shot"))
     stage_run = open_stage(output_dir, "finetune", config, finished=finished, progress=progress,
                            overwrite=overwrite, may_change=("stages",),
@@ -74,7 +77,9 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     state.wait_for_everyone()
     if stage_run.action == "skip":
         return json.loads(summary_path.read_text())
-    dataset = resolve_dataset(config.dataset, config.data_dir)
+    # given groups need no qrels to train on; without evaluation none are read at all
+    dataset = resolve_dataset(config.dataset, config.data_dir,
+                              require_qrels=evaluated or not config.train_groups)
     initial = resolve_model(config.encoder.model)
     stage_run.start(state.is_main_process)  # the inputs resolved: the folder is this run's
     state.wait_for_everyone()
@@ -85,7 +90,7 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     runner = _StageRunner(config, dataset, output_dir, pooling, normalize, resume, show_progress)
 
     results: dict[str, dict] = {}
-    if config.evaluation.zero_shot:
+    if config.evaluation.zero_shot and evaluated:
         results["zero-shot"] = runner.evaluate(initial, output_dir / "zero-shot")
     dev_groups = runner.dev_groups() if config.dev_split else None
     results["stage 1"] = runner.stage(1, initial, dev_groups)
@@ -121,9 +126,10 @@ class _StageRunner:
         stage_dir = self.output_dir / f"stage{number}"
         metrics_path = stage_dir / METRICS_FILE
         model_dir = stage_dir / MODEL_DIR
-        if (model_dir / "qcpt.json").is_file() and metrics_path.is_file():
+        evaluated = self.config.evaluation.split is not None
+        if (model_dir / "qcpt.json").is_file() and (metrics_path.is_file() or not evaluated):
             logger.info("stage %d is finished (%s): skipped", number, stage_dir)
-            return json.loads(metrics_path.read_text())
+            return json.loads(metrics_path.read_text()) if evaluated else {}
         self._record(stage_dir, stage=number, init_model=init_model)
         groups_path = stage_dir / GROUPS_FILE
         if self.state.is_main_process and not groups_path.is_file():
@@ -139,6 +145,8 @@ class _StageRunner:
                     recipe=self._recipe(number, init_model), data=self._data(groups_path),
                     show_progress=self.show_progress)
             self._record(stage_dir, training=figures)
+        if not evaluated:
+            return {}
         with self._timed(stage_dir, "evaluate_s"):
             return self.evaluate(str(model_dir), stage_dir)
 
@@ -240,14 +248,16 @@ def _summary(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path
             stages[name] = json.loads(stage_file.read_text())
     return {"dataset": dataset.name, "split": config.evaluation.split,
             "model": config.encoder.model,
-            "results": {name: metrics["aggregate"] for name, metrics in results.items()},
+            "results": {name: metrics["aggregate"] for name, metrics in results.items()
+                        if metrics},
             "stages": stages, "output_dir": str(output_dir)}
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The results table and each stage's wall time, as markdown."""
     title = f"{summary['dataset']} ({summary['split']}), fine-tuned from {summary['model']}"
-    lines = [metrics_markdown(summary["results"], title=title)]
+    lines = [metrics_markdown(summary["results"], title=title) if summary["results"]
+             else f"**{summary['dataset']}, fine-tuned from {summary['model']}** (not evaluated)\n"]
     for name, stage in summary["stages"].items():
         timings = ", ".join(f"{k.removesuffix('_s')} {v:.0f} s"
                             for k, v in stage.get("timings", {}).items())

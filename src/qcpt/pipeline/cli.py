@@ -81,7 +81,7 @@ def demo_command(
         ),
     ] = None,
     data_dir: DataDirOpt = None,
-    precision: PrecisionOpt = "bf16",
+    precision: PrecisionOpt = "auto",
 ) -> None:
     """BM25 vs zero-shot all-MiniLM-L6-v2: tables printed and written as markdown + JSON."""
     from qcpt.pipeline.demo import DEMO_DATASETS, run_demo

@@ -27,7 +27,7 @@ def run_demo(
     output_dir: str | Path,
     datasets: Sequence[str] = DEMO_DATASETS,
     data_dir: str | Path | None = None,
-    precision: str = "bf16",
+    precision: str = "auto",
     console: Console | None = None,
 ) -> dict:
     """Evaluate BM25 and the packaged MiniLM (its own settings) on each dataset's test split.

@@ -206,9 +206,11 @@ def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfi
     pretrain_step = None
     if system.pretrain:
         budget = experiment.pretraining
+        # a system may start from another checkpoint (model.model in its overrides), but the
+        # data, budget and seed are the experiment's: every row reads and spends the same
         config = PretrainConfig.from_yaml(system.pretrain, {
-            **system.overrides,
             "model.model": experiment.model,
+            **system.overrides,
             "data.passages": str(queries_step.folder / PASSAGES_PRETRAIN),
             "data.queries": str(queries_step.folder / QUERIES_FILE),
             "data.data_dir": experiment.data_dir,

@@ -65,8 +65,9 @@ def run_experiment(experiment: Experiment, output: str | Path, *, dry_run: bool 
     todo = plan.to_run
     started = time.perf_counter()
     for done, step in enumerate(todo):
-        console.rule(f"[{done + 1}/{len(todo)}] {step.action} {step.id}  "
-                     f"({_eta(todo[done:], durations, time.perf_counter() - started)})")
+        console.rule(f"[{done + 1}/{len(todo)}] {step.action} {step.id}")
+        console.print(_eta(todo[done:], durations, time.perf_counter() - started),
+                      highlight=False, soft_wrap=True)
         seconds = execute(plan, step, quiet=quiet)
         durations.setdefault(step.kind, []).append(seconds)
         console.print(f"{step.id}: finished in {seconds / 60:.1f} min", highlight=False)

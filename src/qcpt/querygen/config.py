@@ -56,7 +56,7 @@ class GenerationSettings(Section):
         "auto", description="llama.cpp: run the GGUF as is or converted (auto: bf16 if native)"
     )
     device: str = "auto"
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
     threads: int | None = Field(None, gt=0, description="CPU threads (llama.cpp; default: all)")
     seed: int = 42
     queries_files: list[str] = Field(default_factory=list, description="file backend inputs")
@@ -93,7 +93,7 @@ class ConsistencySettings(Section):
     sample_size: int | None = Field(None, gt=0)
     batch_size: int = Field(64, gt=0)
     device: str = "auto"
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     seed: int = 42
 
 

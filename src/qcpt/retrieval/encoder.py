@@ -25,7 +25,7 @@ from qcpt.data.text import document_text
 from qcpt.encoder.checkpoints import DEFAULT_MODEL, read_model_defaults, resolve_model
 from qcpt.encoder.pooling import pool
 from qcpt.errors import QcptError
-from qcpt.utils.devices import resolve_device
+from qcpt.utils.devices import resolve_device, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class EncoderSettings(BaseModel):
     query_prefix: str = ""
     passage_prefix: str = ""
     batch_size: int = Field(32, gt=0)
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     device: str = "auto"
 
 
@@ -80,6 +80,7 @@ class DenseEncoder:
         except OSError as error:
             raise QcptError(f"cannot load encoder {settings.model!r}: {error}") from error
         self.device = resolve_device(settings.device)
+        self.precision = resolve_precision(settings.precision, self.device)
         self.model.to(self.device).eval()
 
         model_max = defaults.get("max_seq_length") or self.tokenizer.model_max_length
@@ -116,7 +117,8 @@ class DenseEncoder:
 
     def describe(self) -> dict:
         """The resolved settings, for manifests and reports."""
-        return {**self.settings.model_dump(), "model_path": self.model_path, "dim": self.dim}
+        return {**self.settings.model_dump(), "precision": self.precision,
+                "model_path": self.model_path, "dim": self.dim}
 
     def encode_queries(self, queries: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Encode query strings (query prefix, query max length)."""
@@ -174,7 +176,7 @@ class DenseEncoder:
         with (
             torch.inference_mode(),
             torch.autocast(
-                self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bf16"
+                self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"
             ),
         ):
             hidden = self.model(

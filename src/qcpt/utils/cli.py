@@ -59,7 +59,8 @@ BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Texts per fo
 PrecisionOpt = Annotated[
     str,
     typer.Option(
-        "--precision", help="fp32, or bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs)."
+        "--precision", help="fp32, bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs, "
+        "emulated and much slower elsewhere) or auto (bf16 where native)."
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, ...")]

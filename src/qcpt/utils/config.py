@@ -87,7 +87,9 @@ def validation_problems(error: ValidationError) -> str:
         message = problem["msg"]
         if problem.get("type") == "extra_forbidden":
             message = "unknown key"
-        parts.append(f"{'.'.join(map(str, problem['loc']))}: {message}")
+        message = message.removeprefix("Value error, ")  # a validator's own sentence
+        where = ".".join(map(str, problem["loc"]))
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 

@@ -19,6 +19,7 @@ import torch.distributed as dist
 from pydantic import Field, field_validator
 
 from qcpt.utils.config import Section
+from qcpt.utils.devices import resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class TrainerSettings(Section):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32", description="auto: bf16 autocast where the hardware has native bf16, else fp32")
     gradient_checkpointing: bool = False
     logging_steps: int = Field(10, gt=0)
     save_steps: int = Field(500, gt=0, description="checkpoint every this many steps (resume)")
@@ -96,7 +98,7 @@ def training_arguments(training: TrainerSettings, output_dir: str | Path, *,
         weight_decay=training.weight_decay,
         max_grad_norm=training.max_grad_norm,
         use_cpu=no_accelerator(),  # CPU bf16 autocast and CPU process groups need it
-        bf16=training.precision == "bf16",
+        bf16=resolve_precision(training.precision) == "bf16",
         fp16=training.precision == "fp16",
         activation_checkpointing=training.gradient_checkpointing,
         logging_steps=training.logging_steps,

