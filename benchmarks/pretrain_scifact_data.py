@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from common import data_dir
 
-from qcpt.data import Passage, iter_passages, read_queries, write_passages
+from qcpt.data import iter_passages, read_queries, sample_whole_documents, write_passages
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = REPO / "benchmarks" / "recorded" / "scifact-pretrain-queries.jsonl"
@@ -47,23 +46,6 @@ def qcpt(*args: str) -> None:
         raise SystemExit(result.returncode)
 
 
-def passage_subset(all_passages: Path, target: int, seed: int) -> list[Passage]:
-    """The passages of seeded-random whole documents, at least ``target`` of them, in the
-    order of ``all_passages``."""
-    records = list(iter_passages(all_passages))
-    documents: dict[str, list[int]] = {}
-    for index, passage in enumerate(records):
-        documents.setdefault(passage.doc_id, []).append(index)
-    order = sorted(documents)
-    random.Random(seed).shuffle(order)
-    chosen: set[int] = set()
-    for doc_id in order:
-        if len(chosen) >= target:
-            break
-        chosen.update(documents[doc_id])
-    return [records[i] for i in sorted(chosen)]
-
-
 def prepare(output: Path, *, passages: int = 3200, seed: int = 13, generate: bool = False
             ) -> dict[str, Path]:
     """Make (or reuse) the benchmark's passages and queries; returns their paths."""
@@ -74,7 +56,8 @@ def prepare(output: Path, *, passages: int = 3200, seed: int = 13, generate: boo
     if not all_passages.is_file():
         qcpt("split-passages", "scifact", "-o", str(all_passages), "-c", str(QUERYGEN_RECIPE))
     if not subset.is_file():
-        count = write_passages(subset, passage_subset(all_passages, passages, seed))
+        sample = sample_whole_documents(list(iter_passages(all_passages)), passages, seed)
+        count = write_passages(subset, sample)
         print(f"{count} passages in {subset}", file=sys.stderr)
     if not (queries.is_file() and Path(str(queries)[:-len(".jsonl")] + ".meta.json").is_file()):
         generate_queries(subset, queries, generate)

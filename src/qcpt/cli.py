@@ -23,7 +23,7 @@ def _register() -> None:
     from qcpt.data.cli import data_app
     from qcpt.evaluation.cli import evaluate_command
     from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
-    from qcpt.pipeline.cli import demo_command, eval_model_command, run_command
+    from qcpt.pipeline.cli import adapt_command, demo_command, eval_model_command, run_command
     from qcpt.pretrain.cli import pretrain_command
     from qcpt.querygen.cli import (
         filter_queries_command,
@@ -43,6 +43,7 @@ def _register() -> None:
     app.command("eval-model")(eval_model_command)
     app.command("demo")(demo_command)
     app.command("run")(run_command)
+    app.command("adapt")(adapt_command)
     app.command("build-train")(build_train_command)
     app.command("mine")(mine_command)
     app.command("finetune")(finetune_command)

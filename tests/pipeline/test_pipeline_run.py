@@ -133,3 +133,18 @@ def test_a_missing_dataset_stops_before_any_step(tiny_experiment, tmp_path):
     with pytest.raises(QcptError, match="gone"):
         run_experiment(experiment, tmp_path / "out", quiet=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_report_only_prints_whole_rows_in_a_narrow_terminal(finished_run):
+    import io
+
+    from rich.console import Console
+
+    recipe, output, report = finished_run
+    buffer = io.StringIO()
+    run_experiment(load_experiment(recipe), output, report_only=True,
+                   console=Console(file=buffer, width=40))
+    printed = buffer.getvalue().splitlines()
+    row = next(line for line in report["markdown"].splitlines() if line.startswith("| qc |"))
+    assert row in printed  # one line, every number whole
+    assert all("…" not in line for line in printed)

@@ -284,3 +284,12 @@ def test_an_objective_registered_in_one_place_runs_end_to_end(pairs_files, tiny_
     assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
     with pytest.raises(QcptError, match="unknown objective 'nope'"):
         config(passages, queries, tiny_bert_dir, objective="nope")
+
+
+def test_fewer_pairs_than_one_batch_is_an_error_before_anything_is_written(
+        pairs_files, tiny_bert_dir, tmp_path):
+    passages, queries = pairs_files
+    recipe = config(passages, queries, tiny_bert_dir, **{"training.batch_size": 64})
+    with pytest.raises(QcptError, match="fewer than one batch of 64"):
+        pretrain(recipe, tmp_path / "out", show_progress=False)
+    assert not (tmp_path / "out" / "config.yaml").exists()

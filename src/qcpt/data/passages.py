@@ -8,6 +8,7 @@ the writer is atomic.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,3 +84,23 @@ def load_passages(source: str | Path, data_dir: str | Path | None = None) -> lis
     from qcpt.data.datasets import resolve_dataset
 
     return list(passages_as_is(resolve_dataset(source, data_dir).iter_corpus()))
+
+
+def sample_whole_documents(passages: list[Passage], target: int | None, seed: int
+                           ) -> list[Passage]:
+    """The passages of seeded-random whole documents, at least ``target`` of them (all when
+    None or more than there are), in their original order. Whole documents keep every span
+    context (random, nearby, overlapping) of a sampled passage available."""
+    if target is None or target >= len(passages):
+        return list(passages)
+    documents: dict[str, list[int]] = {}
+    for index, passage in enumerate(passages):
+        documents.setdefault(passage.doc_id, []).append(index)
+    order = sorted(documents)
+    random.Random(seed).shuffle(order)
+    chosen: set[int] = set()
+    for doc_id in order:
+        if len(chosen) >= target:
+            break
+        chosen.update(documents[doc_id])
+    return [passages[i] for i in sorted(chosen)]

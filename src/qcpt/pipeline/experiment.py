@@ -111,7 +111,8 @@ class EvaluationConfig(Section):
     """Where every system is scored (BM25 and zero-shot use the fine-tuning recipe's encoder
     lengths and evaluation settings, so every dense row is encoded alike)."""
 
-    split: str = "test"
+    split: str | None = Field("test", description="null: a corpus without qrels, nothing is "
+                              "evaluated (label-free adaptation)")
     main_measure: str = "nDCG@10"
 
 
@@ -164,6 +165,9 @@ class Experiment(Recipe):
             raise ValueError("pre-training systems need the queries section")
         if kinds & {"finetune", "pretrain-finetune", "label-free"} and self.finetuning is None:
             raise ValueError("fine-tuned systems need the finetuning section")
+        if self.evaluation.split is None and kinds & {"bm25", "zero-shot", "hybrid"}:
+            raise ValueError("bm25, zero-shot and hybrid systems are only evaluated: they need "
+                             "evaluation.split")
         if kinds & {"zero-shot", "hybrid"} and self.finetuning is None:
             raise ValueError("dense systems are encoded with the finetuning recipe's encoder "
                              "settings: add the finetuning section")

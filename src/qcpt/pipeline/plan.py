@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qcpt.errors import QcptError
 from qcpt.pipeline.experiment import Experiment, SystemConfig
+from qcpt.utils.io import read_json_record
 from qcpt.utils.stage import differences
 
 STEP_FILE = "step.json"
@@ -280,14 +280,8 @@ def _fingerprint(path: str | None) -> dict[str, Any] | None:
 
 
 def read_record(step: Step) -> dict[str, Any] | None:
-    path = step.folder / STEP_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; remove "
-                        "the step folder to redo it") from None
+    """The step's ``step.json``, or None when the pipeline never started it."""
+    return read_json_record(step.folder / STEP_FILE, "remove the step folder to redo it")
 
 
 def decide(plan: Plan) -> None:

@@ -137,7 +137,8 @@ def pretraining_figures(plan: Plan) -> dict[str, dict[str, Any]]:
                 "systems": step.systems, "context": step.settings["config"]["data"]["context"],
                 "steps": figures["steps"], "train_seconds": figures["train_seconds"],
                 "seconds_per_step": round(figures["train_seconds"] / figures["steps"], 3),
-                "pairs_per_second": figures["pairs_per_second"]}
+                "pairs_per_second": figures["pairs_per_second"],
+                "precision": figures.get("precision")}
     return found
 
 
@@ -163,7 +164,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
              "|---|---:|---:|---|---:|" + "---:|" * len(shown) + "---:|---:|---:|"]
     for name, row in rows.items():
         if row.get("missing"):
-            lines.append(f"| {row['label']} | 0 | not run |" + " |" * (len(shown) + 6))
+            state = "not run" if summary["split"] else "not evaluated (no qrels)"
+            lines.append(f"| {row['label']} | 0 | {state} |" + " |" * (len(shown) + 6))
             continue
         test = tests.get(name)
         cells = [row["label"], str(len(row["seeds"])), _number(row["mean"].get(measure)),
@@ -184,12 +186,12 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 f" | {per_seed} | {_p(test['p_value'])} | {_p(test['p_adjusted'])} |")
     if summary["pretraining"]:
         lines += ["", "Pre-training (same budget for every row):", "",
-                  "| step | context | steps | train s | s / step | pairs / s |",
-                  "|---|---|---:|---:|---:|---:|"]
+                  "| step | context | precision | steps | train s | s / step | pairs / s |",
+                  "|---|---|---|---:|---:|---:|---:|"]
         for step, figures in summary["pretraining"].items():
-            lines.append(f"| {step} | {figures['context']} | {figures['steps']} | "
-                         f"{figures['train_seconds']:.1f} | {figures['seconds_per_step']:.3f} | "
-                         f"{figures['pairs_per_second']:.2f} |")
+            lines.append(f"| {step} | {figures['context']} | {figures['precision'] or ''} | "
+                         f"{figures['steps']} | {figures['train_seconds']:.1f} | "
+                         f"{figures['seconds_per_step']:.3f} | {figures['pairs_per_second']:.2f} |")
     lines += ["", "Steps:", "", "| step | status | wall min | peak RSS MiB |",
               "|---|---|---:|---:|"]
     total = 0.0

@@ -42,16 +42,19 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def run_experiment(experiment: Experiment, output: str | Path, *, dry_run: bool = False,
-                   quiet: bool = False, console: Console | None = None) -> dict[str, Any] | None:
+                   report_only: bool = False, quiet: bool = False,
+                   console: Console | None = None) -> dict[str, Any] | None:
     """Run ``experiment`` into ``output`` (resumable: rerunning skips finished steps, resumes
     an interrupted one, redoes changed ones and their dependants). Returns the report, or None
-    for ``dry_run`` (the plan is printed, nothing is written)."""
+    for ``dry_run`` (the plan is printed, nothing is written). ``report_only``: no step runs,
+    the report shows what has finished (the rest as not run)."""
     from qcpt.data import resolve_dataset
-    from qcpt.pipeline.report import build_report
 
     console = console or Console()
     output = Path(output).resolve()
-    resolve_dataset(experiment.dataset, experiment.data_dir)  # a missing dataset stops here
+    # a missing dataset stops here, before any step
+    resolve_dataset(experiment.dataset, experiment.data_dir,
+                    require_qrels=experiment.evaluation.split is not None)
     plan = build_plan(experiment, output)
     console.rule(f"qcpt run {experiment.name}: {len(plan.to_run)} of {len(plan.steps)} steps "
                  "to run")
@@ -59,6 +62,8 @@ def run_experiment(experiment: Experiment, output: str | Path, *, dry_run: bool 
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     if dry_run:
         return None
+    if report_only:
+        return _report(plan, console)
     _check_output(output)
     write_text(output / EXPERIMENT_FILE, experiment.to_yaml())
     durations: dict[str, list[float]] = {}
@@ -71,11 +76,17 @@ def run_experiment(experiment: Experiment, output: str | Path, *, dry_run: bool 
         seconds = execute(plan, step, quiet=quiet)
         durations.setdefault(step.kind, []).append(seconds)
         console.print(f"{step.id}: finished in {seconds / 60:.1f} min", highlight=False)
+    return _report(plan, console)
+
+
+def _report(plan: Plan, console: Console) -> dict[str, Any]:
+    from qcpt.pipeline.report import REPORT_DIR, build_report
+
     report = build_report(plan)
     console.rule("report")
     console.print(report["markdown"], markup=False, highlight=False, soft_wrap=True)
-    console.print(f"report: {output / 'report' / 'report.md'} (JSON, PNG plots beside it)",
-                  highlight=False, soft_wrap=True)
+    console.print(f"report: {plan.output / REPORT_DIR / 'report.md'} (JSON, PNG plots beside "
+                  "it)", highlight=False, soft_wrap=True)
     return report
 
 

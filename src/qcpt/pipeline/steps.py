@@ -45,13 +45,14 @@ def resolved(value: Any, output: Path) -> Any:
 def _dataset(settings: dict[str, Any]):
     from qcpt.data import resolve_dataset
 
-    return resolve_dataset(settings["dataset"], settings.get("data_dir"))
+    return resolve_dataset(settings["dataset"], settings.get("data_dir"),
+                           require_qrels=settings.get("split") is not None)
 
 
 def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     """Passages of the corpus, the pre-training sample of whole documents, its queries
     (generated, or imported from a recorded file), and the sample's passages with queries."""
-    from qcpt.data import iter_passages, read_queries, write_passages
+    from qcpt.data import iter_passages, read_queries, sample_whole_documents, write_passages
     from qcpt.querygen import create_generator, generate_queries
     from qcpt.querygen.config import GenerationSettings, QueryGenConfig
     from qcpt.querygen.passages import PassageSplitter, split_documents
@@ -62,7 +63,7 @@ def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[
         write_passages(every, split_documents(_dataset(settings).iter_corpus(),
                                               PassageSplitter(config.passages)))
     passages = list(iter_passages(every))
-    sample = sample_documents(passages, settings["passages"], settings["sample_seed"])
+    sample = sample_whole_documents(passages, settings["passages"], settings["sample_seed"])
     write_passages(folder / PASSAGES_SAMPLE, sample)
     generation = config.generation
     if settings.get("queries_file"):
@@ -80,24 +81,6 @@ def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[
             "generation_seconds": round(summary.seconds, 1)}
 
 
-def sample_documents(passages: list, target: int | None, seed: int) -> list:
-    """The passages of seeded-random whole documents, at least ``target`` of them (all when
-    None), in corpus order (whole documents keep every span context available)."""
-    if target is None or target >= len(passages):
-        return list(passages)
-    documents: dict[str, list[int]] = {}
-    for index, passage in enumerate(passages):
-        documents.setdefault(passage.doc_id, []).append(index)
-    order = sorted(documents)
-    random.Random(seed).shuffle(order)
-    chosen: set[int] = set()
-    for doc_id in order:
-        if len(chosen) >= target:
-            break
-        chosen.update(documents[doc_id])
-    return [passages[i] for i in sorted(chosen)]
-
-
 def run_pretrain(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.pretrain.config import PretrainConfig
     from qcpt.pretrain.training import pretrain
@@ -105,7 +88,8 @@ def run_pretrain(settings: dict[str, Any], folder: Path, progress: bool) -> dict
     summary = pretrain(PretrainConfig.model_validate(settings["config"]), folder, resume=True,
                        show_progress=progress)
     return {k: summary.get(k) for k in ("steps", "global_batch", "train_seconds",
-                                        "pairs_per_second", "final_losses", "data")}
+                                        "pairs_per_second", "precision", "final_losses",
+                                        "data")}
 
 
 def run_finetune_step(settings: dict[str, Any], folder: Path, progress: bool

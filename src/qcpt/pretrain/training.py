@@ -100,6 +100,13 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         seed=config.training.seed, with_title=config.data.with_title,
         title_separator=config.model.title_separator, data_dir=config.data.data_dir,
         missing_queries=config.data.missing_queries)
+    global_batch = (config.training.batch_size * config.training.gradient_accumulation_steps
+                    * state.num_processes)
+    if len(dataset) < global_batch:  # batches are full (drop_last): not one step would run
+        from qcpt.errors import QcptError
+
+        raise QcptError(f"{config.data.passages}: {len(dataset)} pre-training pairs, fewer than "
+                        f"one batch of {global_batch}; lower training.batch_size")
     stage.start(state.is_main_process)  # the inputs loaded: from here the folder is this run's
     state.wait_for_everyone()
     last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
@@ -122,13 +129,12 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
     seconds = float(result.metrics.get("train_runtime", 0.0))
     steps = trainer.state.global_step
-    global_batch = (config.training.batch_size * config.training.gradient_accumulation_steps
-                    * state.num_processes)
     summary = {
         "objective": config.objective, "context": config.data.context,
         "steps": steps, "global_batch": global_batch, "train_seconds": round(seconds, 1),
         "pairs_per_second": round(steps * global_batch / seconds, 2) if seconds else None,
         "pooling": pooling, "normalize": normalize, "init_model": config.model.model,
+        "precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
         "data": dataset.stats,
         "final_losses": {k: v for k, v in _last_log(trainer.state.log_history).items()
                          if k == "loss" or k.startswith("loss_")},

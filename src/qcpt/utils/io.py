@@ -43,6 +43,23 @@ def write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
     return Path(path)
 
 
+def read_json_record(path: str | Path, remedy: str) -> Any | None:
+    """A JSON record file (manifest, step record), or None when it does not exist; a malformed
+    one is a one-line error naming the file, the line and ``remedy``."""
+    import json
+
+    from qcpt.errors import QcptError
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; "
+                        f"{remedy}") from None
+
+
 def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
     """Write one JSON object per line atomically (UTF-8, not ASCII-escaped); returns the count."""
     count = 0

@@ -14,7 +14,6 @@ memory and outputs) and its outputs. A rerun into the folder
 
 from __future__ import annotations
 
-import json
 import logging
 import resource
 import shutil
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from qcpt.errors import QcptError
-from qcpt.utils.io import source_fingerprint, write_json, write_text
+from qcpt.utils.io import read_json_record, source_fingerprint, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -150,14 +149,7 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
-    path = folder / MANIFEST_FILE
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; remove "
-                        "it or use --overwrite") from None
+    return read_json_record(folder / MANIFEST_FILE, "remove it or use --overwrite")
 
 
 def _versions() -> dict[str, str | None]:
