@@ -29,7 +29,7 @@ from pathlib import Path
 
 from common import data_dir
 
-from qcpt.data import iter_passages, read_queries, sample_whole_documents, write_passages
+from qcpt.data import iter_passages, read_usable_queries, sample_whole_documents, write_passages
 
 REPO = Path(__file__).resolve().parents[1]
 RECORDED = REPO / "benchmarks" / "recorded" / "scifact-pretrain-queries.jsonl"
@@ -69,8 +69,7 @@ def with_queries(subset: Path, queries: Path, output: Path) -> Path:
     """The passages of ``subset`` that have at least one generated query: what every run, span
     or query, pre-trains on (a query run drops the others, so span runs must too)."""
     if not output.is_file():
-        known = {pid for pid, options in read_queries(queries).items()
-                 if any(q.strip() for q in options)}
+        known = read_usable_queries(queries)
         count = write_passages(output, (p for p in iter_passages(subset) if p.id in known))
         print(f"{count} passages with queries in {output}", file=sys.stderr)
     return output

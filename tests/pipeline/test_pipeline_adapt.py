@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+from qcpt.encoder import DEFAULT_MODEL
 from qcpt.pipeline.adapt import adapt_experiment, publish_adapted_model
 from qcpt.pipeline.plan import build_plan
 from qcpt.pipeline.runner import run_experiment
@@ -27,9 +28,9 @@ def test_a_corpus_without_labels_gives_an_adapted_model(tiny_beir, tmp_path):
     corpus_only.mkdir()
     shutil.copy(tiny_beir / "corpus.jsonl", corpus_only / "corpus.jsonl")
     queries = recorded_queries(corpus_only / "corpus.jsonl", tmp_path / "queries.jsonl")
-    experiment = adapt_experiment(str(corpus_only), steps=2, batch_size=4,
-                                  queries_file=str(queries),
-                                  max_queries=10, executor="inline")
+    experiment = adapt_experiment(str(corpus_only), model=DEFAULT_MODEL, passages=3200, steps=2,
+                                  batch_size=4, max_queries=10, seed=42,
+                                  queries_file=str(queries), executor="inline")
     assert experiment.evaluation.split is None
     assert [s.kind for s in experiment.systems] == ["label-free"]
     output = tmp_path / "adapted"

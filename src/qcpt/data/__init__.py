@@ -3,7 +3,7 @@ statistics, and the passages and generated-queries files that stages exchange.""
 
 from qcpt.data.beir import Document, iter_corpus, load_corpus, load_qrels, load_queries
 from qcpt.data.datasets import RetrievalDataset, default_min_relevance, resolve_dataset
-from qcpt.data.generated_queries import read_queries, read_sidecar
+from qcpt.data.generated_queries import read_queries, read_sidecar, read_usable_queries
 from qcpt.data.passages import (
     Passage,
     iter_passages,
@@ -26,6 +26,7 @@ __all__ = [
     "load_qrels",
     "load_queries",
     "read_queries",
+    "read_usable_queries",
     "sample_whole_documents",
     "read_sidecar",
     "render_stats",

@@ -54,6 +54,12 @@ def read_queries(path: str | Path) -> dict[str, list[str]]:
     return records
 
 
+def read_usable_queries(path: str | Path) -> dict[str, list[str]]:
+    """:func:`read_queries` without blank queries, and without the passages left with none."""
+    usable = {pid: [q for q in queries if q.strip()] for pid, queries in read_queries(path).items()}
+    return {pid: queries for pid, queries in usable.items() if queries}
+
+
 def read_sidecar(path: str | Path) -> dict[str, Any]:
     """The sidecar of a generated-queries file, or ``{}`` when there is none."""
     meta = sidecar_path(path)

@@ -188,15 +188,21 @@ def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: Negat
     test-set evaluation of the same model and the mining share one encoding), then the split's
     queries are searched to ``depth``.
     """
+    queries = _judged_queries(dataset, split)
+    run = dense_run(encoder, dataset, queries, negatives.depth, embeddings_dir, show_progress)
+    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+
+
+def dense_run(encoder, dataset: RetrievalDataset, queries: Mapping[str, str], depth: int,
+              embeddings_dir: str | Path, show_progress: bool = True) -> Run:
+    """The ``encoder``'s top ``depth`` corpus documents for each of ``queries`` (the corpus is
+    encoded into shards in ``embeddings_dir``; complete shards are reused)."""
     from qcpt.retrieval import encode_to_shards, search_shards
 
-    queries = _judged_queries(dataset, split)
     encode_to_shards(encoder, dataset.iter_corpus(), embeddings_dir, show_progress=show_progress)
     query_ids = list(queries)
     vectors = encoder.encode_queries([queries[q] for q in query_ids])
-    run = search_shards(embeddings_dir, query_ids, vectors, negatives.depth,
-                        show_progress=show_progress)
-    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+    return search_shards(embeddings_dir, query_ids, vectors, depth, show_progress=show_progress)
 
 
 def _judged_queries(dataset: RetrievalDataset, split: str) -> dict[str, str]:

@@ -19,7 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from qcpt.encoder import DEFAULT_MODEL
 from qcpt.errors import QcptError
 from qcpt.pipeline.experiment import Experiment
 
@@ -32,12 +31,12 @@ def packaged_recipe(name: str) -> str:
     return str(resources.files("qcpt.pipeline") / "recipes" / f"{name}.yaml")
 
 
-def adapt_experiment(corpus: str, *, data_dir: str | None = None, model: str = DEFAULT_MODEL,
-                     passages: int | None = 3200, steps: int = 100, batch_size: int = 32,
-                     queries_file: str | None = None, runtime: str | None = None,
-                     max_queries: int | None = 1000, seed: int = 42,
-                     executor: str = "subprocess") -> Experiment:
-    """The label-free experiment for ``corpus`` (a dataset folder or name; qrels optional)."""
+def adapt_experiment(corpus: str, *, model: str, passages: int | None, steps: int,
+                     batch_size: int, max_queries: int | None, seed: int,
+                     data_dir: str | None = None, queries_file: str | None = None,
+                     runtime: str | None = None, executor: str = "subprocess") -> Experiment:
+    """The label-free experiment for ``corpus`` (a dataset folder or name; qrels optional).
+    The defaults of the budget are those of ``qcpt adapt`` (pipeline/cli.py)."""
     from qcpt.data import resolve_dataset
 
     if queries_file is not None and not Path(queries_file).is_file():

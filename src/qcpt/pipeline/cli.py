@@ -1,4 +1,5 @@
-"""``qcpt eval-model`` and ``qcpt demo``: drivers over :mod:`qcpt.pipeline`."""
+"""``qcpt eval-model``, ``qcpt demo``, ``qcpt run`` and ``qcpt adapt``: drivers over
+:mod:`qcpt.pipeline`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qcpt.encoder import DEFAULT_MODEL
 from qcpt.retrieval.cli import encoder_settings, with_encoder_options
 from qcpt.utils.cli import (
     DataDirOpt,
@@ -131,8 +133,7 @@ def adapt_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the adapted model "
                                          "(model/), the steps and the report.")],
     data_dir: DataDirOpt = None,
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Encoder to adapt.")] = "all-MiniLM-L6-v2",
+    model: Annotated[str, typer.Option("--model", "-m", help="Encoder to adapt.")] = DEFAULT_MODEL,
     passages: Annotated[int | None, typer.Option(
         "--passages", min=1, help="Generate queries for the passages of seeded-random whole "
         "documents, at least this many.")] = 3200,

@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qcpt.finetune.config import FinetuneConfig
 from qcpt.pipeline.experiment import Experiment, SystemConfig
+from qcpt.pretrain.config import PretrainConfig
+from qcpt.querygen.config import QueryGenConfig
+from qcpt.utils.config import set_dotted
 from qcpt.utils.io import read_json_record
 from qcpt.utils.stage import differences
 
@@ -54,15 +59,13 @@ class Step:
 
 @dataclass
 class Result:
-    """Where one (system, seed) finds its scores and its training logs."""
+    """Where one (system, seed) finds its scores: the step that writes them and its files."""
 
     system: str
     seed: int
+    step: str
     metrics: Path
     run: Path
-    pretrain: str | None = None  # step ids
-    finetune: str | None = None
-    steps: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,16 +85,25 @@ class Plan:
         return [step for step in self.steps if step.action != "skip"]
 
 
+def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (JSON-like) with ``change`` applied to every string in it."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, change) for v in value]
+    return value
+
+
 def portable(value: Any, output: Path) -> Any:
     """``value`` with the output folder written as ``${output}`` (keys survive a moved folder)."""
-    text = str(output)
-    if isinstance(value, str):
-        return value.replace(text, OUTPUT_TOKEN)
-    if isinstance(value, dict):
-        return {k: portable(v, output) for k, v in value.items()}
-    if isinstance(value, list):
-        return [portable(v, output) for v in value]
-    return value
+    return _map_strings(value, lambda text: text.replace(str(output), OUTPUT_TOKEN))
+
+
+def resolved(value: Any, output: Path) -> Any:
+    """Undo :func:`portable`: ``${output}`` -> the output folder."""
+    return _map_strings(value, lambda text: text.replace(OUTPUT_TOKEN, str(output)))
 
 
 def _key(kind: str, settings: dict[str, Any], needs: dict[str, str]) -> str:
@@ -116,8 +128,7 @@ class _Builder:
             if system not in shared.systems:
                 shared.systems.append(system)
             return shared
-        if step_id in self.steps:  # same place, other settings: e.g. two systems, one name
-            step_id = f"{step_id}-{key[:6]}"
+        # ids hold the (unique) system name and seed: two steps with one id have one key
         step = Step(step_id, kind, self.output / step_id, settings, list(needs), [system], key)
         self.steps[step_id] = step
         self.by_key[key] = step_id
@@ -130,10 +141,6 @@ def build_plan(experiment: Experiment, output: str | Path) -> Plan:
     Every stage recipe is loaded and validated here, so a bad recipe or override stops the
     experiment before anything runs.
     """
-    from qcpt.finetune.config import FinetuneConfig
-    from qcpt.pretrain.config import PretrainConfig
-    from qcpt.querygen.config import QueryGenConfig
-
     output = Path(output).resolve()
     builder = _Builder(experiment, output)
     results: list[Result] = []
@@ -158,7 +165,7 @@ def build_plan(experiment: Experiment, output: str | Path) -> Plan:
             continue
         for seed in experiment.seeds_of(system):
             results.append(_system_steps(builder, experiment, system, seed, queries_step,
-                                         finetune_base, PretrainConfig, FinetuneConfig, split))
+                                         finetune_base, split))
     for system in experiment.systems:
         if system.kind != "hybrid":
             continue
@@ -167,10 +174,8 @@ def build_plan(experiment: Experiment, output: str | Path) -> Plan:
             step = builder.add(f"evaluate/{system.name}-seed{seed}", "fuse", {
                 "runs": [str(part.run) for part in parts], "dataset": experiment.dataset,
                 "data_dir": experiment.data_dir, "split": split,
-            }, sorted({s for part in parts for s in part.steps[-1:]}), system.name)
-            results.append(Result(system.name, seed, step.folder / "metrics.json",
-                                  step.folder / "run.trec",
-                                  steps=[s for part in parts for s in part.steps] + [step.id]))
+            }, sorted({part.step for part in parts}), system.name)
+            results.append(_result(system, seed, step.folder, step))
     plan = Plan(experiment, output, list(builder.steps.values()), results)
     decide(plan)
     return plan
@@ -185,23 +190,25 @@ def _result_for(results: list[Result], name: str, seed: int) -> Result:
     return candidates[0]
 
 
+def _result(system: SystemConfig, seed: int, folder: Path, step: Step) -> Result:
+    return Result(system.name, seed, step.id, folder / "metrics.json", folder / "run.trec")
+
+
 def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfig, seed: int,
-                  queries_step: Step | None, finetune_base, PretrainConfig, FinetuneConfig,
-                  split: str) -> Result:
+                  queries_step: Step | None, finetune_base: FinetuneConfig | None,
+                  split: str | None) -> Result:
     data = {"dataset": experiment.dataset, "data_dir": experiment.data_dir, "split": split}
     if system.kind == "bm25":
-        step = builder.add("evaluate/bm25", "evaluate-bm25", data, [], system.name)
-        return Result(system.name, seed, step.folder / "metrics.json", step.folder / "run.trec",
-                      steps=[step.id])
+        step = builder.add(f"evaluate/{system.name}", "evaluate-bm25", data, [], system.name)
+        return _result(system, seed, step.folder, step)
     if system.kind == "zero-shot":
         step = builder.add(f"evaluate/{system.name}", "evaluate-dense", {
             **data, "encoder": encoder_settings(finetune_base, experiment.model),
             "depth": finetune_base.evaluation.depth, "factory": finetune_base.evaluation.factory,
         }, [], system.name)
-        return Result(system.name, seed, step.folder / "metrics.json", step.folder / "run.trec",
-                      steps=[step.id])
+        return _result(system, seed, step.folder, step)
 
-    steps: list[str] = []
+    needs: list[str] = []  # what the fine-tuning step reads
     start_model = experiment.model
     pretrain_step = None
     if system.pretrain:
@@ -221,7 +228,7 @@ def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfi
         pretrain_step = builder.add(f"pretrain/{system.name}-seed{seed}", "pretrain",
                                     {"config": config.model_dump(mode="json")},
                                     [queries_step.id], system.name)
-        steps.append(pretrain_step.id)
+        needs.append(pretrain_step.id)
         start_model = str(pretrain_step.folder / "model")
 
     overrides: dict[str, Any] = {
@@ -237,19 +244,17 @@ def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfi
             "passages": str(queries_step.folder / PASSAGES_PRETRAIN),
             "label_free": experiment.label_free.model_dump(mode="json"), "seed": seed,
         }, [queries_step.id] + ([pretrain_step.id] if pretrain_step else []), system.name)
-        steps.append(groups.id)
+        needs.append(groups.id)
         # the generated groups replace the train qrels: one stage, no dev split, no mining
         overrides.update({"train_groups": str(groups.folder / GROUPS_FILE), "stages": 1,
                           "dev_split": None})
-    config = FinetuneConfig.model_validate(_with(finetune_base.model_dump(mode="json"),
-                                                 overrides))
+    settings = finetune_base.model_dump(mode="json")
+    for key, value in overrides.items():  # set_dotted, not from_yaml: None values count here
+        set_dotted(settings, key, value)
+    config = FinetuneConfig.model_validate(settings)
     step = builder.add(f"finetune/{system.name}-seed{seed}", "finetune",
-                       {"config": config.model_dump(mode="json")}, list(steps), system.name)
-    steps.append(step.id)
-    last = step.folder / f"stage{config.stages}"
-    return Result(system.name, seed, last / "metrics.json", last / "run.trec",
-                  pretrain=pretrain_step.id if pretrain_step else None, finetune=step.id,
-                  steps=steps)
+                       {"config": config.model_dump(mode="json")}, needs, system.name)
+    return _result(system, seed, step.folder / f"stage{config.stages}", step)
 
 
 def encoder_settings(finetune, model: str) -> dict[str, Any]:
@@ -261,16 +266,6 @@ def encoder_settings(finetune, model: str) -> dict[str, Any]:
             "passage_max_length": encoder.passage_max_length,
             "title_separator": encoder.title_separator, "batch_size": evaluation.batch_size,
             "precision": evaluation.precision}
-
-
-def _with(settings: dict[str, Any], dotted: dict[str, Any]) -> dict[str, Any]:
-    for key, value in dotted.items():
-        *parents, leaf = key.split(".")
-        node = settings
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return settings
 
 
 def _fingerprint(path: str | None) -> dict[str, Any] | None:

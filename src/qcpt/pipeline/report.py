@@ -9,7 +9,6 @@ mean over its seeds; the spread over seeds is shown beside the interval over que
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,15 @@ from qcpt.evaluation.significance import (
     bootstrap_interval,
     paired_comparison,
 )
-from qcpt.pipeline.plan import STEP_FILE, Plan
-from qcpt.utils.io import atomic_write, write_json, write_text
+from qcpt.pipeline.plan import Plan, read_record
+from qcpt.utils.io import atomic_write, read_json_record, write_json, write_text
 
 REPORT_DIR = "report"
 TABLE_MEASURES = ("nDCG@10", "RR@10", "R@100", "AP")
 
 
 def _load(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return read_json_record(path, "rerun the step that wrote it")
 
 
 def collect(plan: Plan) -> dict[str, dict[str, Any]]:
@@ -85,9 +84,9 @@ def summarise(plan: Plan) -> dict[str, Any]:
     def family(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
         tests = []
         for system, baseline in pairs:
-            if "mean_per_query" not in systems.get(system, {}) or \
-                    "mean_per_query" not in systems.get(baseline, {}):
-                continue
+            if "mean_per_query" not in systems[system] or \
+                    "mean_per_query" not in systems[baseline]:
+                continue  # not evaluated (yet)
             test = paired_comparison(systems[system]["mean_per_query"],
                                      systems[baseline]["mean_per_query"])
             seeds = sorted(set(systems[system]["per_query"]) & set(systems[baseline]["per_query"]))
@@ -100,6 +99,7 @@ def summarise(plan: Plan) -> dict[str, Any]:
             test["p_adjusted"] = adjusted
         return tests
 
+    records = {step.id: read_record(step) or {} for step in plan.steps}
     baseline = experiment.baseline
     versus = family([(name, baseline) for name in rows
                      if baseline and name != baseline]) if baseline else []
@@ -107,16 +107,17 @@ def summarise(plan: Plan) -> dict[str, Any]:
     return {"experiment": experiment.name, "dataset": experiment.dataset,
             "split": experiment.evaluation.split, "measure": measure, "systems": rows,
             "baseline": baseline, "versus_baseline": versus, "query_vs_span": contexts,
-            "steps": step_costs(plan), "pretraining": pretraining_figures(plan),
+            "steps": step_costs(plan, records),
+            "pretraining": pretraining_figures(plan, records),
             "methods": {"interval": INTERVAL_NAME, "test": TEST_NAME,
                         "correction": CORRECTION_NAME + ", within each family of tests"}}
 
 
-def step_costs(plan: Plan) -> list[dict[str, Any]]:
-    """Wall time, peak memory and status of every step, from its record."""
+def step_costs(plan: Plan, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Wall time, peak memory and status of every step, from its record (``step.json``)."""
     costs = []
     for step in plan.steps:
-        record = _load(step.folder / STEP_FILE) or {}
+        record = records[step.id]
         figures = record.get("figures", {})
         costs.append({"step": step.id, "kind": step.kind, "systems": step.systems,
                       "status": record.get("status", "not run"),
@@ -125,13 +126,14 @@ def step_costs(plan: Plan) -> list[dict[str, Any]]:
     return costs
 
 
-def pretraining_figures(plan: Plan) -> dict[str, dict[str, Any]]:
+def pretraining_figures(plan: Plan, records: dict[str, dict[str, Any]]
+                        ) -> dict[str, dict[str, Any]]:
     """Steps, seconds per step and pairs per second of every finished pre-training step."""
     found = {}
     for step in plan.steps:
         if step.kind != "pretrain":
             continue
-        figures = (_load(step.folder / STEP_FILE) or {}).get("figures", {})
+        figures = records[step.id].get("figures", {})
         if figures.get("steps"):
             found[step.id] = {
                 "systems": step.systems, "context": step.settings["config"]["data"]["context"],

@@ -8,13 +8,11 @@ The output folder holds ``experiment.yaml`` (the recipe as run), one folder per 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,8 @@ from qcpt.errors import QcptError
 from qcpt.pipeline.experiment import Experiment
 from qcpt.pipeline.plan import STEP_FILE, Plan, Step, build_plan, read_record
 from qcpt.pipeline.steps import DISTRIBUTED_KINDS, FIGURES_FILE, run_step
-from qcpt.utils.io import write_json, write_text
+from qcpt.utils.io import read_json_record, write_json, write_text
+from qcpt.utils.stage import now
 
 EXPERIMENT_FILE = "experiment.yaml"
 ACTION_STYLE = {"skip": "green", "resume": "yellow", "run": "cyan", "redo": "magenta"}
@@ -116,11 +115,11 @@ def execute(plan: Plan, step: Step, *, quiet: bool = False) -> float:
     if step.action in ("redo", "run") and step.folder.exists():
         shutil.rmtree(step.folder)
     step.folder.mkdir(parents=True, exist_ok=True)
-    record = read_record(step) if step.action == "resume" else None
-    record = {**(record or {}), "id": step.id, "kind": step.kind, "key": step.key,
-              "status": "running", "systems": step.systems, "settings": step.settings,
-              "needs": {n: plan.step(n).key for n in step.needs},
-              "started": _now(), "attempts": (record or {}).get("attempts", 0) + 1}
+    earlier = (read_record(step) or {}) if step.action == "resume" else {}
+    record = {"id": step.id, "kind": step.kind, "key": step.key, "status": "running",
+              "systems": step.systems, "settings": step.settings,
+              "needs": {n: plan.step(n).key for n in step.needs}, "started": now(),
+              "attempts": earlier.get("attempts", 0) + 1}
     write_json(step.folder / STEP_FILE, record)
     started = time.perf_counter()
     if plan.experiment.executor == "inline":
@@ -128,7 +127,7 @@ def execute(plan: Plan, step: Step, *, quiet: bool = False) -> float:
     else:
         figures = _run_in_process(plan, step, quiet)
     seconds = time.perf_counter() - started
-    record.update(status="complete", finished=_now(), wall_seconds=round(seconds, 1),
+    record.update(status="complete", finished=now(), wall_seconds=round(seconds, 1),
                   figures=figures)
     write_json(step.folder / STEP_FILE, record)
     step.action = "skip"
@@ -144,9 +143,4 @@ def _run_in_process(plan: Plan, step: Step, quiet: bool) -> dict[str, Any]:
     if completed.returncode:
         raise QcptError(f"step {step.id} failed (exit {completed.returncode}); its output is "
                         f"above; rerun qcpt run to resume it ({step.folder})")
-    figures_path = step.folder / FIGURES_FILE
-    return json.loads(figures_path.read_text()) if figures_path.is_file() else {}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return read_json_record(step.folder / FIGURES_FILE, "rerun the step") or {}

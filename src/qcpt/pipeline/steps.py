@@ -10,36 +10,23 @@ from __future__ import annotations
 
 import json
 import random
-import resource
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from qcpt.pipeline.plan import (
     GROUPS_FILE,
-    OUTPUT_TOKEN,
     PASSAGES_ALL,
     PASSAGES_PRETRAIN,
     PASSAGES_SAMPLE,
     QUERIES_FILE,
     STEP_FILE,
+    resolved,
 )
 from qcpt.utils.io import write_json
 
 FIGURES_FILE = "step-figures.json"
-
-
-def resolved(value: Any, output: Path) -> Any:
-    """Undo :func:`~qcpt.pipeline.plan.portable`: ``${output}`` -> the output folder."""
-    if isinstance(value, str):
-        return value.replace(OUTPUT_TOKEN, str(output))
-    if isinstance(value, dict):
-        return {k: resolved(v, output) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolved(v, output) for v in value]
-    return value
 
 
 def _dataset(settings: dict[str, Any]):
@@ -52,7 +39,12 @@ def _dataset(settings: dict[str, Any]):
 def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     """Passages of the corpus, the pre-training sample of whole documents, its queries
     (generated, or imported from a recorded file), and the sample's passages with queries."""
-    from qcpt.data import iter_passages, read_queries, sample_whole_documents, write_passages
+    from qcpt.data import (
+        iter_passages,
+        read_usable_queries,
+        sample_whole_documents,
+        write_passages,
+    )
     from qcpt.querygen import create_generator, generate_queries
     from qcpt.querygen.config import GenerationSettings, QueryGenConfig
     from qcpt.querygen.passages import PassageSplitter, split_documents
@@ -73,8 +65,7 @@ def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[
     generator = create_generator(generation, [p.id for p in sample])
     summary = generate_queries(sample, generator, generation, folder / QUERIES_FILE,
                                source=str(folder / PASSAGES_SAMPLE), show_progress=progress)
-    known = {pid for pid, options in read_queries(folder / QUERIES_FILE).items()
-             if any(q.strip() for q in options)}
+    known = read_usable_queries(folder / QUERIES_FILE)
     kept = write_passages(folder / PASSAGES_PRETRAIN, (p for p in sample if p.id in known))
     return {"passages_corpus": len(passages), "passages_sampled": len(sample),
             "passages_with_queries": kept, "queries": summary.counts.get("kept", 0),
@@ -106,18 +97,19 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
                           ) -> dict[str, Any]:
     """Training groups without labels: each sampled generated query, its passage's document as
     the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
-    from qcpt.data import iter_passages, read_queries
+    from qcpt.data import iter_passages, read_usable_queries
     from qcpt.finetune import NegativesConfig, groups_from_run, write_groups
-    from qcpt.retrieval import DenseEncoder, EncoderSettings, encode_to_shards, search_shards
+    from qcpt.finetune.groups import dense_run
+    from qcpt.retrieval import DenseEncoder, EncoderSettings
 
     options = settings["label_free"]
     dataset = _dataset(settings)
-    generated = read_queries(settings["queries"])
+    generated = read_usable_queries(settings["queries"])
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
     for passage in iter_passages(settings["passages"]):
-        texts = [q for q in generated.get(passage.id, []) if q.strip()]
-        for number, text in enumerate(texts[:options["queries_per_passage"]]):
+        texts = generated.get(passage.id, [])[:options["queries_per_passage"]]
+        for number, text in enumerate(texts):
             query_id = f"{passage.id}-q{number}"
             queries[query_id] = text
             qrels[query_id] = {passage.doc_id: 1}
@@ -125,12 +117,8 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
         chosen = random.Random(settings["seed"]).sample(sorted(queries), options["max_queries"])
         queries = {q: queries[q] for q in sorted(chosen)}
         qrels = {q: qrels[q] for q in queries}
-    encoder = DenseEncoder(EncoderSettings(**settings["encoder"]))
-    embeddings = folder / "embeddings"
-    encode_to_shards(encoder, dataset.iter_corpus(), embeddings, show_progress=progress)
-    ids = list(queries)
-    run = search_shards(embeddings, ids, encoder.encode_queries([queries[q] for q in ids]),
-                        options["depth"], show_progress=progress)
+    run = dense_run(DenseEncoder(EncoderSettings(**settings["encoder"])), dataset, queries,
+                    options["depth"], folder / "embeddings", progress)
     negatives = NegativesConfig(depth=options["depth"], negatives=options["negatives"],
                                 skip_top=options["skip_top"], seed=settings["seed"])
     groups = groups_from_run(run, queries, qrels, dataset.corpus(), negatives)
@@ -179,26 +167,19 @@ DISTRIBUTED_KINDS = ("pretrain", "finetune")  # steps a launcher (torchrun) may 
 
 
 def run_step(folder: str | Path, output: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Run the step recorded in ``folder/step.json``; writes and returns its figures (wall
-    time, peak memory of this process, the runner's own figures)."""
+    """Run the step recorded in ``folder/step.json``; writes and returns its figures (peak
+    memory of this process and the runner's own figures; the pipeline times the step)."""
+    from qcpt.utils.stage import peak_rss_mib
+    from qcpt.utils.training import distributed_state
+
     folder = Path(folder)
     record = json.loads((folder / STEP_FILE).read_text(encoding="utf-8"))
-    started = time.perf_counter()
     figures = RUNNERS[record["kind"]](resolved(record["settings"], Path(output)), folder,
                                       progress)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    figures = {"wall_seconds": round(time.perf_counter() - started, 1),
-               "peak_rss_mib": round(peak_kib / (1 << 20 if sys.platform == "darwin" else 1024),
-                                     1), **figures}
-    if _is_main_process():
+    figures = {"peak_rss_mib": peak_rss_mib(), **figures}
+    if distributed_state().is_main_process:
         write_json(folder / FIGURES_FILE, figures)
     return figures
-
-
-def _is_main_process() -> bool:
-    import os
-
-    return os.environ.get("RANK", "0") == "0"
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.encoder.checkpoints import QCPT_RECIPE_FILE
+from qcpt.errors import QcptError
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.io import write_json
 from qcpt.utils.stage import open_stage
@@ -103,8 +104,6 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     global_batch = (config.training.batch_size * config.training.gradient_accumulation_steps
                     * state.num_processes)
     if len(dataset) < global_batch:  # batches are full (drop_last): not one step would run
-        from qcpt.errors import QcptError
-
         raise QcptError(f"{config.data.passages}: {len(dataset)} pre-training pairs, fewer than "
                         f"one batch of {global_batch}; lower training.batch_size")
     stage.start(state.is_main_process)  # the inputs loaded: from here the folder is this run's

@@ -87,11 +87,10 @@ class StageRun:
     def finish(self, outputs: Mapping[str, Any], **figures: Any) -> dict[str, Any]:
         """Mark the run complete with its outputs, wall time and peak memory; returns the
         manifest as written."""
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         self.manifest.update({
-            "status": "complete", "finished": _now(), "outputs": dict(outputs),
+            "status": "complete", "finished": now(), "outputs": dict(outputs),
             "wall_seconds": round(time.perf_counter() - self._started, 1),
-            "peak_rss_mib": round(peak_kib / (1 << 20 if sys.platform == "darwin" else 1024), 1),
+            "peak_rss_mib": peak_rss_mib(),
             **figures})
         write_json(self.folder / MANIFEST_FILE, self.manifest)
         return self.manifest
@@ -143,7 +142,7 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
             return StageRun(folder, "skip", stored)
         else:
             interrupted = True
-    manifest = {"stage": stage, "status": "running", "started": _now(),
+    manifest = {"stage": stage, "status": "running", "started": now(),
                 "settings": settings, "inputs": fingerprints, "versions": _versions()}
     return StageRun(folder, "run", manifest, interrupted, recipe.to_yaml(), clear)
 
@@ -162,5 +161,12 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
-def _now() -> str:
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1024), 1)
+
+
+def now() -> str:
+    """The time in UTC, ISO 8601 to the second (manifests and step records)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
