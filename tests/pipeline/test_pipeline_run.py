@@ -148,3 +148,18 @@ def test_report_only_prints_whole_rows_in_a_narrow_terminal(finished_run):
     row = next(line for line in report["markdown"].splitlines() if line.startswith("| qc |"))
     assert row in printed  # one line, every number whole
     assert all("…" not in line for line in printed)
+
+
+def test_recipes_in_another_place_are_the_same_steps(finished_run, tmp_path):
+    """A second clone of the repository (its recorded queries file elsewhere, same content)
+    reuses every finished step."""
+    import shutil
+
+    recipe, output, _ = finished_run
+    moved = shutil.copytree(recipe.parent, tmp_path / "another-clone")
+    plan = build_plan(load_experiment(moved / recipe.name), output)
+    assert [s.id for s in plan.to_run] == []
+    (moved / "queries.jsonl").write_text((moved / "queries.jsonl").read_text()
+                                        .replace('"queries": ["', '"queries": ["x '))
+    plan = build_plan(load_experiment(moved / recipe.name), output)
+    assert plan.step("queries").action == "redo"  # other content is another step

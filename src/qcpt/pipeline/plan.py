@@ -28,7 +28,7 @@ from qcpt.pipeline.experiment import Experiment, SystemConfig
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.querygen.config import QueryGenConfig
 from qcpt.utils.config import set_dotted
-from qcpt.utils.io import read_json_record
+from qcpt.utils.io import file_fingerprint, read_json_record
 from qcpt.utils.stage import differences
 
 STEP_FILE = "step.json"
@@ -44,13 +44,16 @@ GROUPS_FILE = "groups.jsonl"
 
 @dataclass
 class Step:
-    """One unit of work: its folder, what defines it, and the steps it reads."""
+    """One unit of work: its folder, what defines it, and the steps it reads. ``inputs``: files
+    outside the output folder that it reads by path; their content is in the settings (and so
+    in the key), their place is not (another clone of the repository is the same step)."""
 
     id: str
     kind: str
     folder: Path
     settings: dict[str, Any]
     needs: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)
     systems: list[str] = field(default_factory=list)
     key: str = ""
     action: str = "run"
@@ -119,7 +122,7 @@ class _Builder:
         self.by_key: dict[str, str] = {}
 
     def add(self, step_id: str, kind: str, settings: dict[str, Any], needs: list[str],
-            system: str) -> Step:
+            system: str, inputs: dict[str, str] | None = None) -> Step:
         """Add a step, or return the existing one with the same key (shared by systems)."""
         settings = portable(settings, self.output)
         key = _key(kind, settings, {n: self.steps[n].key for n in needs})
@@ -129,7 +132,8 @@ class _Builder:
                 shared.systems.append(system)
             return shared
         # ids hold the (unique) system name and seed: two steps with one id have one key
-        step = Step(step_id, kind, self.output / step_id, settings, list(needs), [system], key)
+        step = Step(step_id, kind, self.output / step_id, settings, list(needs), inputs or {},
+                    [system], key)
         self.steps[step_id] = step
         self.by_key[key] = step_id
         return step
@@ -152,8 +156,8 @@ def build_plan(experiment: Experiment, output: str | Path) -> Plan:
         queries_step = builder.add(QUERIES_DIR, "queries", {
             "dataset": experiment.dataset, "data_dir": experiment.data_dir,
             "querygen": querygen.model_dump(mode="json"), "passages": spec.passages,
-            "sample_seed": spec.sample_seed, "queries_file": _fingerprint(spec.queries_file),
-        }, [], "queries")
+            "sample_seed": spec.sample_seed, "queries_file": _content(spec.queries_file),
+        }, [], "queries", inputs={"queries_file": spec.queries_file} if spec.queries_file else {})
     finetune_base = None
     if experiment.finetuning is not None:
         finetune_base = FinetuneConfig.from_yaml(experiment.finetuning.recipe,
@@ -268,10 +272,12 @@ def encoder_settings(finetune, model: str) -> dict[str, Any]:
             "precision": evaluation.precision}
 
 
-def _fingerprint(path: str | None) -> dict[str, Any] | None:
-    from qcpt.utils.io import source_fingerprint
-
-    return None if path is None else {"path": path, **source_fingerprint(path)}
+def _content(path: str | None) -> dict[str, Any] | None:
+    """Size and sha256 of a file (not its place), or None."""
+    if path is None:
+        return None
+    fingerprint = file_fingerprint(path)
+    return {"bytes": fingerprint["bytes"], "sha256": fingerprint["sha256"]}
 
 
 def read_record(step: Step) -> dict[str, Any] | None:

@@ -117,7 +117,7 @@ def execute(plan: Plan, step: Step, *, quiet: bool = False) -> float:
     step.folder.mkdir(parents=True, exist_ok=True)
     earlier = (read_record(step) or {}) if step.action == "resume" else {}
     record = {"id": step.id, "kind": step.kind, "key": step.key, "status": "running",
-              "systems": step.systems, "settings": step.settings,
+              "systems": step.systems, "settings": step.settings, "inputs": step.inputs,
               "needs": {n: plan.step(n).key for n in step.needs}, "started": now(),
               "attempts": earlier.get("attempts", 0) + 1}
     write_json(step.folder / STEP_FILE, record)

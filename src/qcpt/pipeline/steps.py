@@ -61,7 +61,7 @@ def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[
     if settings.get("queries_file"):
         generation = GenerationSettings.model_validate({
             **generation.model_dump(), "backend": "file",
-            "queries_files": [settings["queries_file"]["path"]], "file_format": "jsonl"})
+            "queries_files": [settings["inputs"]["queries_file"]], "file_format": "jsonl"})
     generator = create_generator(generation, [p.id for p in sample])
     summary = generate_queries(sample, generator, generation, folder / QUERIES_FILE,
                                source=str(folder / PASSAGES_SAMPLE), show_progress=progress)
@@ -174,8 +174,8 @@ def run_step(folder: str | Path, output: str | Path, progress: bool = True) -> d
 
     folder = Path(folder)
     record = json.loads((folder / STEP_FILE).read_text(encoding="utf-8"))
-    figures = RUNNERS[record["kind"]](resolved(record["settings"], Path(output)), folder,
-                                      progress)
+    settings = {**resolved(record["settings"], Path(output)), "inputs": record.get("inputs", {})}
+    figures = RUNNERS[record["kind"]](settings, folder, progress)
     figures = {"peak_rss_mib": peak_rss_mib(), **figures}
     if distributed_state().is_main_process:
         write_json(folder / FIGURES_FILE, figures)
