@@ -27,3 +27,16 @@ def test_sample_is_seeded_and_none_means_everything():
         {p.doc_id for p in sample_whole_documents(every, 7, 4)}
     assert sample_whole_documents(every, None, 3) == every
     assert sample_whole_documents(every, 100, 3) == every
+
+
+def test_usable_queries_drop_blank_queries_and_passages_left_without(tmp_path):
+    import json
+
+    from qcpt.data import read_usable_queries
+
+    path = tmp_path / "queries.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"_id": "p1", "queries": ["a query", "  ", "another"]},
+        {"_id": "p2", "queries": ["", " "]},
+        {"_id": "p3", "queries": []}]) + "\n")
+    assert read_usable_queries(path) == {"p1": ["a query", "another"]}
