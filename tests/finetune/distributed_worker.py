@@ -55,12 +55,16 @@ def rank_rows(rank: int) -> tuple[list[int], list[int]]:
 
 
 def main(output_dir: str) -> None:
+    from datetime import timedelta
+
     import torch.distributed as dist
 
     from qcpt.finetune.trainer import global_contrastive_loss
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo")
+    # a stuck collective fails within a minute instead of holding the suite (one run here hung
+    # with one rank gone and the other waiting)
+    dist.init_process_group("gloo", timeout=timedelta(seconds=60))
     rank = dist.get_rank()
     model = torch.nn.parallel.DistributedDataParallel(make_model())
     queries, passages = make_batch(WORLD * QUERIES_PER_RANK)
@@ -71,6 +75,7 @@ def main(output_dir: str) -> None:
     loss.backward()
     grads = {n: p.grad.clone() for n, p in model.module.named_parameters() if p.grad is not None}
     torch.save({"loss": loss.detach(), "grads": grads}, Path(output_dir) / f"rank{rank}.pt")
+    dist.barrier()  # neither rank shuts the group down while the other still uses it
     dist.destroy_process_group()
 
 
