@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section, registered
@@ -145,3 +145,14 @@ class PretrainConfig(Recipe):
         from qcpt.pretrain.objectives import OBJECTIVES
 
         return registered(value, OBJECTIVES, "objective")
+
+    @model_validator(mode="after")
+    def _gradcache_without_deepspeed(self) -> PretrainConfig:
+        # GradCache calls backward once per chunk: under DeepSpeed, accelerate's backward also
+        # steps the engine where gradients sync (once per chunk, not once per step), and the
+        # engine divides the loss by the accumulation steps, which GradCache has already done
+        if self.contrastive.chunk_size and self.training.deepspeed:
+            raise ValueError("contrastive.chunk_size (GradCache) and training.deepspeed do not "
+                             "go together: GradCache runs its own backward passes, which "
+                             "DeepSpeed's engine does not support; drop one of them")
+        return self

@@ -215,6 +215,7 @@ LearningRateOpt = _training_option("learning_rate", "--learning-rate", "--lr",
 TrainPrecisionOpt = _training_option("precision", "--precision",
                                      help="Training precision: fp32, bf16 or fp16 (autocast).")
 TrainSeedOpt = _training_option("seed", "--seed", help="Seed of the whole run.")
+DeepSpeedOpt = _training_option("deepspeed", "--deepspeed")
 
 
 def with_options(options: dict[str, tuple[Any, Any]], into: str):
@@ -251,6 +252,7 @@ TRAINING_OPTIONS = {
     "config": (TrainConfigOpt, None), "max_steps": (MaxStepsOpt, None),
     "epochs": (EpochsOpt, None), "learning_rate": (LearningRateOpt, None),
     "precision": (TrainPrecisionOpt, None), "seed": (TrainSeedOpt, None),
+    "deepspeed": (DeepSpeedOpt, None),
     "resume": (ResumeOpt, False), "overwrite": (OverwriteOpt, False), "quiet": (QuietOpt, False),
 }
 with_training_options = with_options(TRAINING_OPTIONS, "run")

@@ -50,7 +50,9 @@ class TrainerSettings(Section):
     eval_steps: int | None = Field(None, gt=0, description="dev loss every this many steps "
                                    "(needs dev data); default save_steps")
     dataloader_num_workers: int = Field(0, ge=0)
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON config file")
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON config file passed to the "
+                                  "Trainer (configs/launch/deepspeed-zero2.json: ZeRO-2, its "
+                                  "'auto' values filled from these settings); needs deepspeed")
     seed: int = 42
     keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints of a finished "
                                    "run (they hold optimizer states)")
@@ -61,6 +63,44 @@ class TrainerSettings(Section):
         if value != -1 and value < 1:
             raise ValueError("give a number of steps > 0, or -1 to train for the epochs")
         return value
+
+    @field_validator("deepspeed")
+    @classmethod
+    def _deepspeed_usable(cls, value: str | None) -> str | None:
+        # checked when the recipe loads, not when training starts: a run (or qcpt run's plan)
+        # fails before it writes anything or spends hours on the steps before training
+        if value is not None:
+            read_deepspeed_config(value)
+            if not deepspeed_installed():
+                raise ValueError("needs the deepspeed package, which is not installed: "
+                                 "pip install deepspeed (on a machine with CUDA)")
+        return value
+
+
+def read_deepspeed_config(path: str | Path) -> dict:
+    """The DeepSpeed config at ``path`` as a dict; ValueError (one line) unless the file exists
+    and holds a JSON object."""
+    import json
+
+    try:
+        config = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"no such DeepSpeed config file: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read the DeepSpeed config {path}: {error}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+                         ) from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: a DeepSpeed config is a JSON object")
+    return config
+
+
+def deepspeed_installed() -> bool:
+    """Whether the ``deepspeed`` package can be imported (the Trainer needs it for a config)."""
+    import importlib.util
+
+    return importlib.util.find_spec("deepspeed") is not None
 
 
 def no_accelerator() -> bool:
