@@ -10,9 +10,11 @@ from qcpt.encoder.checkpoints import (
     resolve_model,
 )
 from qcpt.encoder.pooling import freeze_pooler, pool
+from qcpt.encoder.spec import EncoderSpec
 
 __all__ = [
     "DEFAULT_MODEL",
+    "EncoderSpec",
     "QCPT_RECIPE_FILE",
     "freeze_pooler",
     "packaged_minilm_path",

@@ -10,22 +10,17 @@ from typing import Literal
 
 from pydantic import Field
 
+from qcpt.encoder.spec import EncoderSpec
 from qcpt.utils.config import Recipe
 from qcpt.utils.config import Section as _Section
 from qcpt.utils.training import TrainerSettings
 
 
-class EncoderConfig(_Section):
-    """The encoder to start from and how it turns token states into vectors."""
+class EncoderConfig(EncoderSpec):
+    """The encoder to start from, how it turns token states into vectors, and text lengths."""
 
-    model: str = Field("bert-base-uncased", description="checkpoint folder or Hugging Face id")
-    pooling: Literal["cls", "mean"] | None = Field(
-        None, description="default: the checkpoint's own (sentence-transformers / qcpt.json), "
-        "else cls (the paper)")
-    normalize: bool | None = Field(None, description="L2-normalise; default: the checkpoint's own")
     query_max_length: int = Field(32, gt=0)
     passage_max_length: int = Field(144, gt=0)
-    title_separator: str = Field(" ", description="between a passage's title and text")
 
 
 class NegativesConfig(_Section):

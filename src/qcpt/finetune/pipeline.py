@@ -83,10 +83,7 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     initial = resolve_model(config.encoder.model)
     stage_run.start(state.is_main_process)  # the inputs resolved: the folder is this run's
     state.wait_for_everyone()
-    defaults = read_model_defaults(initial)
-    pooling = config.encoder.pooling or defaults.get("pooling", "cls")
-    normalize = config.encoder.normalize if config.encoder.normalize is not None \
-        else bool(defaults.get("normalize", False))
+    pooling, normalize = config.encoder.vector_settings(read_model_defaults(initial))
     runner = _StageRunner(config, dataset, output_dir, pooling, normalize, resume, show_progress)
 
     results: dict[str, dict] = {}

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from qcpt.encoder.spec import EncoderSpec
 from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section, registered
 from qcpt.utils.training import TrainerSettings
@@ -42,20 +43,15 @@ class DataConfig(Section):
         return value
 
 
-class ModelConfig(Section):
-    """The encoder to start from and how its vector is read."""
+class ModelConfig(EncoderSpec):
+    """The encoder to start from (an MLM head is created when it has none), how its vector is
+    read, and text lengths."""
 
-    model: str = Field("bert-base-uncased", description="checkpoint folder, hub id or a qcpt "
-                       "artefact; an MLM head is created when it has none")
-    pooling: Literal["cls", "mean"] | None = Field(
-        None, description="default: the checkpoint's own (sentence-transformers / qcpt.json), "
-        "else cls (the paper)")
     normalize: bool | None = Field(None, description="L2-normalise vectors in the contrastive "
                                    "loss; default: the checkpoint's own")
     passage_max_length: int = Field(144, gt=2)
     context_max_length: int = Field(144, gt=2, description="contexts are padded per batch, so "
                                     "short queries cost what they are")
-    title_separator: str = " "
 
 
 class ContrastiveConfig(Section):

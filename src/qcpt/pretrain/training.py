@@ -92,10 +92,7 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     if stage.action == "skip":
         return json.loads(log_file.read_text())["summary"]
     init_model = resolve_model(config.model.model)
-    defaults = read_model_defaults(init_model)
-    pooling = config.model.pooling or defaults.get("pooling", "cls")
-    normalize = config.model.normalize if config.model.normalize is not None \
-        else bool(defaults.get("normalize", False))
+    pooling, normalize = config.model.vector_settings(read_model_defaults(init_model))
     dataset = load_pairs_dataset(
         config.data.passages, config.data.queries, config.data.context,
         seed=config.training.seed, with_title=config.data.with_title,

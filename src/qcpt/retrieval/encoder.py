@@ -17,13 +17,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field
+from pydantic import Field
 from tqdm.auto import tqdm
 
 from qcpt.data import Document
 from qcpt.data.text import document_text
 from qcpt.encoder.checkpoints import DEFAULT_MODEL, read_model_defaults, resolve_model
 from qcpt.encoder.pooling import pool
+from qcpt.encoder.spec import EncoderSpec
 from qcpt.errors import QcptError
 from qcpt.utils.devices import resolve_device, resolve_precision
 
@@ -34,16 +35,11 @@ PAPER_PASSAGE_MAX_LENGTH = 144
 _TOKENIZE_CHUNK = 8192
 
 
-class EncoderSettings(BaseModel):
-    """How texts become vectors. ``None`` means: take it from the checkpoint, else the default."""
+class EncoderSettings(EncoderSpec):
+    """How texts become vectors at search time. ``None`` means: take it from the checkpoint,
+    else the default."""
 
     model: str = DEFAULT_MODEL
-    pooling: Literal["cls", "mean"] | None = Field(
-        None, description="cls or mean; default: the checkpoint's own, else cls (the paper)"
-    )
-    normalize: bool | None = Field(
-        None, description="L2-normalise vectors; default: the checkpoint's own, else no"
-    )
     query_max_length: int | None = Field(None, gt=0, description="default 32 (paper)")
     passage_max_length: int | None = Field(None, gt=0, description="default 144 (paper)")
     use_model_max_length: bool = Field(
@@ -90,12 +86,11 @@ class DenseEncoder:
             query_len = defaults.get("query_max_length", PAPER_QUERY_MAX_LENGTH)
             passage_len = defaults.get("passage_max_length", PAPER_PASSAGE_MAX_LENGTH)
         separator = settings.title_separator or defaults.get("title_separator") or " "
+        pooling, normalize = settings.vector_settings(defaults)
         self.settings = settings.model_copy(
             update={
-                "pooling": settings.pooling or defaults.get("pooling", "cls"),
-                "normalize": settings.normalize
-                if settings.normalize is not None
-                else bool(defaults.get("normalize", False)),
+                "pooling": pooling,
+                "normalize": normalize,
                 "query_max_length": settings.query_max_length or query_len,
                 "passage_max_length": settings.passage_max_length or passage_len,
                 "title_separator": separator.replace(
