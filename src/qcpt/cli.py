@@ -20,6 +20,8 @@ app = typer.Typer(
 
 
 def _register() -> None:
+    if app.registered_commands:  # once a process: main() may run again in-process (tests)
+        return
     from qcpt.data.cli import data_app
     from qcpt.evaluation.cli import evaluate_command
     from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
@@ -74,7 +76,7 @@ def main() -> None:
     except QcptError as error:
         if debug:
             raise
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {_one_line(str(error))}", fg=typer.colors.RED, err=True)
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
@@ -91,6 +93,12 @@ def main() -> None:
         sys.exit(2 if error.exit_code in (1, 2) else error.exit_code)
     if isinstance(result, int) and result:  # click returns the exit code of --help and such
         sys.exit(result)
+
+
+def _one_line(message: str) -> str:
+    """A message that quotes a library's multi-line text (transformers' loading errors) as one
+    line: its lines joined with spaces."""
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 def _click_exceptions() -> tuple[type[Exception], ...]:

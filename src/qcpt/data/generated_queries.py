@@ -61,11 +61,19 @@ def read_usable_queries(path: str | Path) -> dict[str, list[str]]:
 
 
 def read_sidecar(path: str | Path) -> dict[str, Any]:
-    """The sidecar of a generated-queries file, or ``{}`` when there is none."""
+    """The sidecar of a generated-queries file, or ``{}`` when there is none; one that is not
+    a JSON object is a ``DataFormatError``."""
     meta = sidecar_path(path)
     if not meta.is_file():
         return {}
     try:
-        return json.loads(meta.read_text(encoding="utf-8"))
+        record = json.loads(meta.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise DataFormatError(meta, None, f"invalid UTF-8 at byte offset {error.start}") from None
     except json.JSONDecodeError as error:
         raise DataFormatError(meta, error.lineno, f"malformed JSON: {error.msg}") from None
+    except RecursionError:
+        raise DataFormatError(meta, None, "malformed JSON: nested too deeply") from None
+    if not isinstance(record, dict):
+        raise DataFormatError(meta, None, f"expected a JSON object, got {json_type_name(record)}")
+    return record

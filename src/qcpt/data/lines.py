@@ -77,6 +77,8 @@ def parse_json_object(path: Path, number: int, text: str) -> dict[str, Any]:
         raise DataFormatError(
             path, number, f"malformed JSON: {error.msg} at column {error.colno}"
         ) from None
+    except RecursionError:  # json gives up on arrays or objects nested thousands deep
+        raise DataFormatError(path, number, "malformed JSON: nested too deeply") from None
     if not isinstance(record, dict):
         raise DataFormatError(path, number, f"expected a JSON object, got {json_type_name(record)}")
     return record

@@ -93,7 +93,10 @@ def mine_command(
     from qcpt.finetune.config import NegativesConfig
     from qcpt.finetune.groups import mine_groups, write_groups
     from qcpt.retrieval import DenseEncoder
+    from qcpt.utils.cli import check_output_file
 
+    check_output_file(output)  # before the mining, not after it
+    check_output_file(run_output, "--run")
     settings = encoder_settings(model, **encoder_options)
     negatives_config = NegativesConfig(depth=depth, negatives=negatives, skip_top=skip_top,
                                        seed=seed)

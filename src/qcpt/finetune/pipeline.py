@@ -34,6 +34,7 @@ from typing import Any
 
 from qcpt.data import RetrievalDataset, resolve_dataset
 from qcpt.encoder.checkpoints import read_model_defaults, resolve_model
+from qcpt.errors import DataFormatError, QcptError
 from qcpt.evaluation import metrics_markdown, write_run
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_groups
@@ -81,7 +82,9 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     dataset = resolve_dataset(config.dataset, config.data_dir,
                               require_qrels=evaluated or not config.train_groups)
     initial = resolve_model(config.encoder.model)
-    stage_run.start(state.is_main_process)  # the inputs resolved: the folder is this run's
+    if state.is_main_process:
+        _check_inputs(config, dataset, output_dir, initial)
+    stage_run.start(state.is_main_process)  # the inputs loaded: the folder is this run's
     state.wait_for_everyone()
     pooling, normalize = config.encoder.vector_settings(read_model_defaults(initial))
     runner = _StageRunner(config, dataset, output_dir, pooling, normalize, resume, show_progress)
@@ -102,6 +105,29 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
         stage_run.finish({"summary": SUMMARY_FILE, "summary_markdown": SUMMARY_MARKDOWN,
                           **{d.name: d.name for d in stage_dirs}})
     return summary
+
+
+def _check_inputs(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,
+                  initial: str) -> None:
+    """Read what the stages will read, so that a bad input fails before the output folder is
+    written: the starting model's config and tokenizer, the given groups (unless stage 1 has
+    its groups already) and the train, dev and test qrels and queries (the dataset keeps them,
+    so they are not read twice). The corpus is left to the stages, which stream it."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        AutoConfig.from_pretrained(initial)
+        AutoTokenizer.from_pretrained(initial)
+    except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
+        raise QcptError(f"cannot load encoder {config.encoder.model!r}: {error}") from None
+    if config.train_groups and not (output_dir / "stage1" / GROUPS_FILE).is_file():
+        if not sum(1 for _ in read_groups(config.train_groups)):
+            raise DataFormatError(config.train_groups, None, "no training groups in file")
+    splits = [config.dev_split, config.evaluation.split]
+    if not config.train_groups or config.stages == 2:
+        splits.append(config.train_split)
+    for split in dict.fromkeys(s for s in splits if s is not None):
+        dataset.queries(split)
 
 
 class _StageRunner:

@@ -103,15 +103,19 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     if len(dataset) < global_batch:  # batches are full (drop_last): not one step would run
         raise QcptError(f"{config.data.passages}: {len(dataset)} pre-training pairs, fewer than "
                         f"one batch of {global_batch}; lower training.batch_size")
-    stage.start(state.is_main_process)  # the inputs loaded: from here the folder is this run's
-    state.wait_for_everyone()
-    last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
-    tokenizer = AutoTokenizer.from_pretrained(init_model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(init_model)
+    except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
+        raise QcptError(f"cannot load the tokenizer of {config.model.model!r}: {error}"
+                        ) from None
     # seeded before any layer is created (a missing MLM head, the Condenser head, the decoder):
     # the Trainer seeds only after it is given the model, so a run would not be a function of
     # its recipe and seed
     set_seed(config.training.seed)
     mlm_model = load_mlm_model(init_model)
+    stage.start(state.is_main_process)  # the inputs loaded: from here the folder is this run's
+    state.wait_for_everyone()
+    last_checkpoint = checkpoint_to_resume(checkpoints, resume, state)
     model, loss_settings = build_model(config, mlm_model, pooling, normalize)
     trainer = PretrainTrainer(
         model=model,

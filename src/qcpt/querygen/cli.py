@@ -291,11 +291,11 @@ def filter_queries_command(
         },
     )
     records = read_queries(queries)
+    meta = read_sidecar(queries)  # a bad sidecar fails before the work, not after the output
     kept, counts = consistency_filter(
         records, load_passages(passages, data_dir), settings, show_progress=not quiet
     )
     write_jsonl(output, ({"_id": pid, "queries": texts} for pid, texts in kept.items()))
-    meta = read_sidecar(queries)
     meta["consistency_filter"] = {**settings.model_dump(), "counts": dict(counts)}
     meta["filtered_from"] = str(Path(queries).resolve())
     write_json(sidecar_path(output), meta)
@@ -341,8 +341,10 @@ def querygen_report_command(
         reference_row,
         sample_examples,
     )
+    from qcpt.utils.cli import check_output_file
     from qcpt.utils.io import write_text
 
+    check_output_file(output)
     items = load_passages(passages, data_dir)
     index = passage_index(items)
     sources = {}

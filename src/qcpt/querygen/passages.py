@@ -96,7 +96,7 @@ class PassageSplitter:
 
             try:
                 tokenizer = AutoTokenizer.from_pretrained(resolve_model(self.settings.tokenizer))
-            except OSError as error:
+            except (OSError, ValueError) as error:  # ValueError: a folder without one
                 raise QcptError(
                     f"cannot load tokenizer {self.settings.tokenizer!r}: {error}"
                 ) from error

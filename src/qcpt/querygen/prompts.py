@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from qcpt.errors import QcptError
+from qcpt.utils.config import validation_problems, yaml_error_message
 
 DEFAULT_INSTRUCTION = "Write a short search query that the passage answers."
 DEFAULT_EXAMPLES: list[tuple[str, str]] = [
@@ -80,5 +81,9 @@ class FewShotPrompt(BaseModel):
             raw = path.read_text(encoding="utf-8")
             data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
             return cls.model_validate(data)
-        except (OSError, ValueError, yaml.YAMLError, ValidationError) as error:
+        except ValidationError as error:
+            raise QcptError(f"{path}: bad prompt: {validation_problems(error)}") from None
+        except yaml.YAMLError as error:
+            raise QcptError(yaml_error_message(path, error)) from None
+        except (OSError, ValueError) as error:
             raise QcptError(f"cannot read prompt {path}: {error}") from error

@@ -82,6 +82,7 @@ def bm25_command(
     from qcpt.retrieval import BM25Index, BM25Settings
 
     data = resolve_dataset(dataset, data_dir)
+    queries = data.queries(split)  # bad queries or qrels fail before the index is built
     if index_dir is not None and index_dir.is_dir() and any(index_dir.iterdir()):
         index = BM25Index.load(index_dir)
     else:
@@ -94,7 +95,7 @@ def bm25_command(
         index = BM25Index(settings).index(data.iter_corpus(), show_progress=not quiet)
         if index_dir is not None:
             index.save(index_dir)
-    run = index.search(data.queries(split), k=depth, show_progress=not quiet)
+    run = index.search(queries, k=depth, show_progress=not quiet)
     write_run(run, output, tag="bm25")
     console.print(f"wrote {output} ({len(run)} queries)")
 
@@ -118,13 +119,14 @@ def encode_command(
     from qcpt.retrieval import DenseEncoder, encode_to_shards
 
     settings = encoder_settings(model, **encoder_options)
+    shard_part = parse_part(part, "--part")
     data = resolve_dataset(dataset, data_dir)
     shards = encode_to_shards(
         DenseEncoder(settings),
         data.iter_corpus(),
         output,
         shard_size=shard_size,
-        part=parse_part(part, "--part"),
+        part=shard_part,
         show_progress=not quiet,
     )
     console.print(f"{len(shards)} shard(s) in {output}")
@@ -161,17 +163,27 @@ def search_command(
     quiet: QuietOpt = False,
 ) -> None:
     """Encode the split's queries with the embeddings' encoder, search every shard, write a run."""
+    from pydantic import ValidationError
+
     from qcpt.data import resolve_dataset
     from qcpt.evaluation import write_run
     from qcpt.retrieval import DenseEncoder, EncoderSettings, read_manifest, search_shards
+    from qcpt.utils.config import validation_problems
 
     recorded = read_manifest(embeddings)["encoder"]
-    settings = EncoderSettings.model_validate(
-        {k: v for k, v in recorded.items() if k in EncoderSettings.model_fields}
-        | {"model": recorded["model_path"], "batch_size": batch_size, "device": device}
-    )
+    if "model_path" not in recorded:
+        raise QcptError(f"{embeddings / 'manifest.json'}: the encoder settings name no "
+                        "model_path; make the folder with qcpt encode")
+    try:
+        settings = EncoderSettings.model_validate(
+            {k: v for k, v in recorded.items() if k in EncoderSettings.model_fields}
+            | {"model": recorded["model_path"], "batch_size": batch_size, "device": device}
+        )
+    except ValidationError as error:
+        raise QcptError(f"{embeddings / 'manifest.json'}: bad encoder settings: "
+                        f"{validation_problems(error)}") from None
+    queries = resolve_dataset(dataset, data_dir).queries(split)  # before the model loads
     encoder = DenseEncoder(settings)
-    queries = resolve_dataset(dataset, data_dir).queries(split)
     query_ids = list(queries)
     vectors = encoder.encode_queries([queries[q] for q in query_ids], show_progress=not quiet)
     run = search_shards(

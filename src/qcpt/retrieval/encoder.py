@@ -73,7 +73,7 @@ class DenseEncoder:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
             self.model = AutoModel.from_pretrained(self.model_path)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
             raise QcptError(f"cannot load encoder {settings.model!r}: {error}") from error
         self.device = resolve_device(settings.device)
         self.precision = resolve_precision(settings.precision, self.device)

@@ -52,13 +52,13 @@ def evaluate_dense(
 ) -> dict:
     """Encode the corpus and the split's queries, search, and evaluate. Returns the metrics dict."""
     output_dir = Path(output_dir)
+    queries = dataset.queries(split)  # bad queries or qrels fail before the model loads
     encoder = DenseEncoder(settings)
     started = time.perf_counter()
     encode_to_shards(
         encoder, dataset.iter_corpus(), output_dir / "embeddings", show_progress=show_progress
     )
     encode_seconds = time.perf_counter() - started
-    queries = dataset.queries(split)
     query_ids = list(queries)
     started = time.perf_counter()
     query_vectors = encoder.encode_queries([queries[q] for q in query_ids])
@@ -98,12 +98,13 @@ def evaluate_bm25(
 ) -> dict:
     """Index the corpus with BM25, search the split's queries and evaluate."""
     output_dir = Path(output_dir)
+    queries = dataset.queries(split)  # bad queries or qrels fail before the index is saved
     started = time.perf_counter()
     index = BM25Index(settings).index(dataset.iter_corpus(), show_progress=show_progress)
     index.save(output_dir / "bm25_index")
     index_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    run = index.search(dataset.queries(split), k=depth, show_progress=show_progress)
+    run = index.search(queries, k=depth, show_progress=show_progress)
     search_seconds = time.perf_counter() - started
     return _score_and_save(
         run,
@@ -160,9 +161,10 @@ def _score_and_save(
 ) -> dict:
     if min_relevance is None:
         min_relevance = dataset.min_relevance
+    qrels = dataset.qrels(split)  # bad qrels fail before the run is written
     write_run(run, output_dir / RUN_FILE, tag=system["kind"])
     result = evaluate_run(
-        dataset.qrels(split),
+        qrels,
         run,
         measures,
         min_relevance=min_relevance,

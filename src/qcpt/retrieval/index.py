@@ -14,7 +14,6 @@ than memory and indexes built by several processes work the same way as one smal
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ from tqdm.auto import tqdm
 from qcpt.data import Document
 from qcpt.errors import QcptError
 from qcpt.evaluation.runs import Run
-from qcpt.utils.io import atomic_write, write_json
+from qcpt.utils.io import atomic_write, read_json_record, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +46,19 @@ class EmbeddingShard:
     ids: list[str]
 
     def vectors(self, mmap: bool = True) -> np.ndarray:
-        """The shard's float32 matrix (memory-mapped by default)."""
-        return np.load(self.vectors_path, mmap_mode="r" if mmap else None)
+        """The shard's float32 matrix (memory-mapped by default); a file that is not one, or
+        holds another number of rows than the shard has ids, is a ``QcptError``."""
+        try:
+            vectors = np.load(self.vectors_path, mmap_mode="r" if mmap else None)
+        except (OSError, ValueError, EOFError) as error:
+            raise QcptError(f"{self.vectors_path}: not a saved embedding matrix ({error}); "
+                            "encode this shard again") from None
+        if vectors.ndim != 2 or len(vectors) != len(self.ids):
+            ids_path = self.vectors_path.with_suffix(".ids")
+            raise QcptError(f"{ids_path}: {len(self.ids)} ids but {self.vectors_path.name} "
+                            f"holds {vectors.shape[0] if vectors.ndim else 0} vectors; encode "
+                            "this shard again")
+        return vectors
 
     def index_path(self, factory: str) -> Path:
         """Where the FAISS index built with ``factory`` is stored."""
@@ -75,16 +85,18 @@ def encode_to_shards(
     index, count = part
     if not 0 <= index < count:
         raise QcptError(f"part {index}/{count} is out of range: need 0 <= k < n")
+    iterator = iter(documents)
+    batch = list(islice(iterator, shard_size))  # read before anything is written
+    if not batch:
+        raise QcptError("nothing to encode: the corpus is empty")
     _check_or_write_manifest(output_dir, {"encoder": encoder.describe(), "shard_size": shard_size})
     written = []
-    iterator = iter(documents)
     number = 0
-    while batch := list(islice(iterator, shard_size)):
+    while batch:
         if number % count == index:
             written.append(_encode_shard(encoder, batch, output_dir, number, show_progress))
         number += 1
-    if number == 0:
-        raise QcptError("nothing to encode: the corpus is empty")
+        batch = list(islice(iterator, shard_size))
     return written
 
 
@@ -112,9 +124,9 @@ def _encode_shard(
 
 def _check_or_write_manifest(output_dir: Path, manifest: dict) -> None:
     path = output_dir / MANIFEST
-    if path.is_file():
-        existing = json.loads(path.read_text())
-        if (
+    existing = read_json_record(path, "use a fresh output folder")
+    if existing is not None:
+        if not isinstance(existing, dict) or (
             existing.get("encoder", {}) != manifest["encoder"]
             or existing.get("shard_size") != manifest["shard_size"]
         ):
@@ -129,12 +141,15 @@ def _check_or_write_manifest(output_dir: Path, manifest: dict) -> None:
 def read_manifest(embeddings_dir: str | Path) -> dict:
     """The manifest of an embeddings folder (encoder settings and shard size)."""
     path = Path(embeddings_dir) / MANIFEST
-    if not path.is_file():
+    manifest = read_json_record(path, "make the folder again with qcpt encode")
+    if manifest is None:
         raise QcptError(
             f"{embeddings_dir} is not an embeddings folder (no {MANIFEST}); "
             "make one with qcpt encode"
         )
-    return json.loads(path.read_text())
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("encoder"), dict):
+        raise QcptError(f"{path}: no 'encoder' settings; make the folder again with qcpt encode")
+    return manifest
 
 
 def list_shards(embeddings_dir: str | Path) -> list[EmbeddingShard]:

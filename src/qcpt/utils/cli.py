@@ -90,7 +90,35 @@ IdenticalOpt = Annotated[
         "--ignore-identical-ids", help="Drop results whose document id equals the query id."
     ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _quiet_libraries(quiet: bool) -> bool:
+    """``--quiet`` also turns off the bars of the libraries that load models (transformers'
+    "Loading weights", hub downloads), which would otherwise still draw on stderr."""
+    if quiet:
+        import sys
+
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()  # transformers copies this switch when it is imported
+        transformers_logging = sys.modules.get("transformers.utils.logging")
+        if transformers_logging is not None:  # imported already: switch its own copy too
+            transformers_logging.disable_progress_bar()
+    return quiet
+
+
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.",
+                                        callback=_quiet_libraries)]
+
+
+def check_output_file(path: Path | None, option: str = "--output") -> None:
+    """Refuse a folder given as an output file, before any work is done (one line naming
+    the option and the path)."""
+    from qcpt.errors import QcptError
+
+    if path is not None and path.is_dir():
+        raise QcptError(f"{option} {path} is a folder; give the file to write")
+
 
 # training commands (finetune, pretrain): unset options keep the YAML recipe's values
 TrainConfigOpt = Annotated[Path | None, typer.Option(

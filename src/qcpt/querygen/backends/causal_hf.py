@@ -72,7 +72,7 @@ class CausalHFGenerator(QueryGenerator):
             self.tokenizer = AutoTokenizer.from_pretrained(location, **extra)
             self.model = AutoModelForCausalLM.from_pretrained(location, **extra)
             self.model.to(TORCH_DTYPES[resolve_precision(settings.precision, settings.device)])
-        except (OSError, ImportError) as error:
+        except (OSError, ImportError, ValueError) as error:
             raise QcptError(
                 f"cannot load causal model {settings.resolved_model()!r}: {error}"
             ) from error

@@ -39,7 +39,7 @@ class Seq2SeqGenerator(QueryGenerator):
                 self.model_path,
                 dtype=TORCH_DTYPES[resolve_precision(settings.precision, settings.device)],
             )
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
             raise QcptError(
                 f"cannot load seq2seq model {settings.resolved_model()!r}: "
                 f"{str(error).rstrip('.')}. Without a hub, pass a local checkpoint folder "
