@@ -88,6 +88,8 @@ def parse_group_line(line: str, path: str | Path, number: int) -> TrainingGroup:
         record = json.loads(line)
     except json.JSONDecodeError as error:
         raise DataFormatError(path, number, f"not valid JSON: {error.msg}") from None
+    except RecursionError:  # json gives up on arrays or objects nested thousands deep
+        raise DataFormatError(path, number, "not valid JSON: nested too deeply") from None
     if not isinstance(record, dict):
         raise DataFormatError(path, number, "expected a JSON object")
     query = record.get("query")
@@ -176,7 +178,10 @@ def bm25_groups(dataset: RetrievalDataset, split: str, negatives: NegativesConfi
     queries = _judged_queries(dataset, split)
     index = BM25Index().index(dataset.iter_corpus(), show_progress=show_progress)
     run = index.search(queries, k=negatives.depth, show_progress=show_progress)
-    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+    del index  # free it before the corpus is read again
+    qrels = dataset.qrels(split)
+    documents = documents_for_groups(dataset, run, qrels)
+    return groups_from_run(run, queries, qrels, documents, negatives), run
 
 
 def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: NegativesConfig,
@@ -190,7 +195,20 @@ def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: Negat
     """
     queries = _judged_queries(dataset, split)
     run = dense_run(encoder, dataset, queries, negatives.depth, embeddings_dir, show_progress)
-    return groups_from_run(run, queries, dataset.qrels(split), dataset.corpus(), negatives), run
+    qrels = dataset.qrels(split)
+    documents = documents_for_groups(dataset, run, qrels)
+    return groups_from_run(run, queries, qrels, documents, negatives), run
+
+
+def documents_for_groups(dataset: RetrievalDataset, run: Run,
+                         qrels: Mapping[str, Mapping[str, int]]) -> dict[str, Document]:
+    """The corpus documents :func:`groups_from_run` can use (every judged document and every
+    ranked one), picked from one pass over the corpus, so memory grows with queries x depth,
+    not with the corpus."""
+    wanted = {docid for judgements in qrels.values() for docid in judgements}
+    wanted.update(docid for ranking in run.values() for docid in ranking)
+    return {document.id: document for document in dataset.iter_corpus()
+            if document.id in wanted}
 
 
 def dense_run(encoder, dataset: RetrievalDataset, queries: Mapping[str, str], depth: int,

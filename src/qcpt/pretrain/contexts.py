@@ -124,7 +124,7 @@ class ContextSampler:
         for index, doc_id in enumerate(doc_ids):
             members.setdefault(doc_id, []).append(index)
         self._siblings = [members[doc_id] for doc_id in doc_ids]
-        self.words = [text.split() for text in texts]
+        self.words = _Words(texts)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -161,6 +161,23 @@ class ContextSampler:
             kind = self.spec.kinds[int(rng.choice(len(self.spec.kinds), p=self.spec.weights))]
         kind = self.resolve_kind(index, kind)
         return CONTEXT_KINDS[kind].draw(self, index, rng), kind
+
+
+class _Words(Sequence[list[str]]):
+    """``words[i]`` is ``texts[i].split()``, made when asked: only ``span-overlap`` draws read
+    words, and a list of every passage's words would hold the corpus a second time, one string
+    object per word (several times the size of the text)."""
+
+    def __init__(self, texts: Sequence[str]):
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [text.split() for text in self.texts[index]]
+        return self.texts[index].split()
 
 
 def _overlapping_window(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import bm25s
 from bm25s.tokenization import Tokenizer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from tqdm.auto import tqdm
 
 from qcpt.data import Document
 from qcpt.data.text import document_text
 from qcpt.errors import QcptError
 from qcpt.evaluation.runs import Run
+from qcpt.utils.config import validation_problems
 from qcpt.utils.io import write_json
 
 logger = logging.getLogger(__name__)
@@ -53,16 +55,21 @@ class BM25Index:
         self.doc_ids: list[str] = []
 
     def index(self, documents: Iterable[Document], show_progress: bool = True) -> BM25Index:
-        """Tokenise and index ``documents`` (title joined to text); returns self."""
-        texts: list[str] = []
-        for document in documents:
-            self.doc_ids.append(document.id)
-            texts.append(document_text(document, self.settings.title_separator))
-        if not texts:
+        """Tokenise and index ``documents`` (title joined to text); returns self.
+
+        Texts are streamed into the tokenizer one document at a time, so the corpus text is
+        never held in memory: only the ids and bm25s' token-id lists, which its indexer needs.
+        """
+
+        def texts() -> Iterator[str]:
+            for document in documents:
+                self.doc_ids.append(document.id)
+                yield document_text(document, self.settings.title_separator)
+
+        stream = self.tokenizer.tokenize(texts(), update_vocab=True, return_as="stream")
+        tokens = list(tqdm(stream, desc="Tokenize texts", leave=False, disable=not show_progress))
+        if not tokens:
             raise QcptError("cannot build a BM25 index over an empty corpus")
-        tokens = self.tokenizer.tokenize(
-            texts, update_vocab=True, return_as="ids", show_progress=show_progress
-        )
         self.retriever.index(tokens, show_progress=show_progress)
         return self
 
@@ -119,10 +126,17 @@ class BM25Index:
         settings_path = directory / _SETTINGS_FILE
         if not settings_path.is_file():
             raise QcptError(f"{directory} is not a qcpt BM25 index (no {_SETTINGS_FILE})")
-        index = cls(BM25Settings.model_validate_json(settings_path.read_text()))
-        index.retriever = bm25s.BM25.load(str(directory), show_progress=False)
-        index.tokenizer.load_vocab(str(directory))
-        index.doc_ids = json.loads((directory / _IDS_FILE).read_text())
+        try:
+            index = cls(BM25Settings.model_validate_json(settings_path.read_text()))
+            index.retriever = bm25s.BM25.load(str(directory), show_progress=False)
+            index.tokenizer.load_vocab(str(directory))
+            index.doc_ids = json.loads((directory / _IDS_FILE).read_text())
+        except ValidationError as error:
+            raise QcptError(f"{settings_path}: {validation_problems(error)}; remove {directory} "
+                            "to build the index again") from None
+        except (OSError, ValueError) as error:  # a missing or malformed file of the index
+            raise QcptError(f"{directory}: cannot load the BM25 index ({error}); remove the "
+                            "folder to build it again") from None
         return index
 
 
