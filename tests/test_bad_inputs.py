@@ -632,7 +632,7 @@ CASES: list[Case] = [
          absent=("q.jsonl", "q.meta.json", "q.shard-2-of-2.jsonl")),
     Case("generate-queries-bad-top-p", ("generate-queries", "p.jsonl", "-o", "q.jsonl",
                                         "--top-p", "2"),
-         ("bad option", "top_p"), lambda w: w.write("p.jsonl", PASSAGES),
+         ("generation.top_p", "less than or equal to 1"), lambda w: w.write("p.jsonl", PASSAGES),
          absent=("q.jsonl", "q.meta.json")),
     Case("generate-queries-limit-zero", ("generate-queries", "p.jsonl", "-o", "q.jsonl",
                                          "--limit", "0"),

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from qcpt.utils.cli import DataDirOpt, DeviceOpt, OverwriteOpt, QuietOpt
+from qcpt.querygen.config import QueryGenConfig
+from qcpt.utils.cli import (
+    DataDirOpt,
+    DeviceOpt,
+    OverwriteOpt,
+    QuietOpt,
+    recipe_option,
+    recipe_overrides,
+)
 
 console = Console(stderr=True)
 
@@ -91,75 +99,59 @@ def split_passages_command(
     console.print(f"wrote {output} ({count} passages)")
 
 
+def _generation_option(key: str, *flags: str, **option):
+    return recipe_option(QueryGenConfig, f"generation.{key}", *flags, **option)
+
+
+BackendOpt = _generation_option("backend", "--backend")
+GeneratorOpt = _generation_option("model", "--model", "-m")
+RuntimeOpt = _generation_option("runtime", "--runtime")
+NumQueriesOpt = _generation_option("num_queries", "--num-queries", "-n")
+TopKOpt = _generation_option("top_k", "--top-k")
+TopPOpt = _generation_option("top_p", "--top-p")
+TemperatureOpt = _generation_option("temperature", "--temperature")
+MaxNewTokensOpt = _generation_option("max_new_tokens", "--max-new-tokens")
+InputPrefixOpt = _generation_option("input_prefix", "--input-prefix")
+PromptOpt = _generation_option("prompt", "--prompt")
+WithTitleOpt = _generation_option("with_title", "--with-title/--text-only")
+GenerationBatchOpt = _generation_option("batch_size", "--batch-size")
+ParallelOpt = _generation_option("parallel", "--parallel")
+GenerationDeviceOpt = _generation_option("device", "--device")
+GenerationPrecisionOpt = _generation_option("precision", "--precision")
+ThreadsOpt = _generation_option("threads", "--threads")
+SamplingSeedOpt = _generation_option("seed", "--seed")
+QueriesFileOpt = _generation_option("queries_files", "--queries-file")
+FileFormatOpt = _generation_option("file_format", "--file-format")
+QrelsFileOpt = _generation_option("qrels", "--qrels")
+CleanOpt = _generation_option("clean.enabled", "--clean/--no-clean")
+
+
 def generate_queries_command(
     passages: PassagesArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Generated-queries jsonl.")],
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", help="causal (default), seq2seq or file.")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Generator: smollm2 (packaged GGUF, the default), a .gguf file, a checkpoint "
-            "folder or hub id; seq2seq default doc2query/all-with_prefix-t5-base-v1.",
-        ),
-    ] = None,
-    runtime: Annotated[
-        str | None, typer.Option("--runtime", help="Causal runtime: auto, llama-cpp, transformers.")
-    ] = None,
-    num_queries: Annotated[
-        int | None,
-        typer.Option("--num-queries", "-n", help="Queries per passage (20; files: all)."),
-    ] = None,
-    top_k: Annotated[int | None, typer.Option("--top-k", help="Top-k sampling (25).")] = None,
-    top_p: Annotated[float | None, typer.Option("--top-p", help="Top-p sampling (0.95).")] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", help="Sampling temperature (1.0).")
-    ] = None,
-    max_new_tokens: Annotated[
-        int | None, typer.Option("--max-new-tokens", help="Tokens per query at most (64).")
-    ] = None,
-    input_prefix: Annotated[
-        str | None, typer.Option("--input-prefix", help="seq2seq input prefix ('text2query: ').")
-    ] = None,
-    prompt: Annotated[
-        Path | None, typer.Option("--prompt", help="Few-shot prompt file (YAML/JSON).")
-    ] = None,
-    with_title: Annotated[
-        bool | None, typer.Option("--with-title/--text-only", help="Show titles to the generator.")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Passages per batch, resumption unit (32).")
-    ] = None,
-    parallel: Annotated[
-        int | None, typer.Option("--parallel", help="llama.cpp: passages decoded together (4).")
-    ] = None,
-    device: DeviceOpt = None,
-    precision: Annotated[
-        str | None, typer.Option("--precision", help="transformers: fp32, bf16 or fp16.")
-    ] = None,
-    threads: Annotated[
-        int | None, typer.Option("--threads", help="llama.cpp threads (default: all cores).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sampling seed (42).")] = None,
-    queries_file: Annotated[
-        list[str] | None,
-        typer.Option("--queries-file", help="file backend: queries to import (repeatable)."),
-    ] = None,
-    file_format: Annotated[
-        str | None,
-        typer.Option("--file-format", help="file backend: auto, jsonl, lines, tsv or beir."),
-    ] = None,
-    qrels: Annotated[
-        str | None, typer.Option("--qrels", help="file backend, beir: query -> passage qrels.")
-    ] = None,
-    clean: Annotated[
-        bool | None, typer.Option("--clean/--no-clean", help="Drop empty/duplicate/echo queries.")
-    ] = None,
+    backend: BackendOpt = None,
+    model: GeneratorOpt = None,
+    runtime: RuntimeOpt = None,
+    num_queries: NumQueriesOpt = None,
+    top_k: TopKOpt = None,
+    top_p: TopPOpt = None,
+    temperature: TemperatureOpt = None,
+    max_new_tokens: MaxNewTokensOpt = None,
+    input_prefix: InputPrefixOpt = None,
+    prompt: PromptOpt = None,
+    with_title: WithTitleOpt = None,
+    batch_size: GenerationBatchOpt = None,
+    parallel: ParallelOpt = None,
+    device: GenerationDeviceOpt = None,
+    precision: GenerationPrecisionOpt = None,
+    threads: ThreadsOpt = None,
+    seed: SamplingSeedOpt = None,
+    queries_file: QueriesFileOpt = None,
+    file_format: FileFormatOpt = None,
+    qrels: QrelsFileOpt = None,
+    clean: CleanOpt = None,
     shard: Annotated[
         str | None, typer.Option("--shard", help="k/n: generate shard k of n (0-based).")
     ] = None,
@@ -172,36 +164,11 @@ def generate_queries_command(
     """Generate pseudo-queries for passages (resumable, shardable) and write jsonl + sidecar."""
     from qcpt.data.passages import load_passages
     from qcpt.querygen.backends import create_generator
-    from qcpt.querygen.config import CleanSettings, GenerationSettings, QueryGenConfig
     from qcpt.querygen.generate import generate_queries
     from qcpt.utils.cli import parse_part
 
-    base = QueryGenConfig.from_yaml(config).generation
-    overrides = {
-        "backend": backend,
-        "model": model,
-        "runtime": runtime,
-        "num_queries": num_queries,
-        "top_k": top_k,
-        "top_p": top_p,
-        "temperature": temperature,
-        "max_new_tokens": max_new_tokens,
-        "input_prefix": input_prefix,
-        "prompt": str(prompt) if prompt else None,
-        "with_title": with_title,
-        "batch_size": batch_size,
-        "parallel": parallel,
-        "device": device,
-        "precision": precision,
-        "threads": threads,
-        "seed": seed,
-        "queries_files": queries_file or None,
-        "file_format": file_format,
-        "qrels": qrels,
-    }
-    settings = _validated(GenerationSettings, base, overrides)
-    if clean is not None:
-        settings.clean = CleanSettings(**{**settings.clean.model_dump(), "enabled": clean})
+    overrides = recipe_overrides(generate_queries_command, locals())
+    settings = QueryGenConfig.from_yaml(config, overrides).generation
     shard_spec = parse_part(shard, "--shard")
     items = load_passages(passages, data_dir)[:limit]
     source = str(Path(passages).resolve()) if Path(passages).exists() else passages

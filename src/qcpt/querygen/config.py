@@ -21,7 +21,7 @@ PAPER_NUM_QUERIES = 20
 class CleanSettings(Section):
     """Cleaning applied to every generated query (see :mod:`qcpt.querygen.filters`)."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="drop empty, duplicate and echo queries")
     echo_min_words: int = Field(
         8, gt=0, description="a query copying a run of this many passage words is an echo"
     )
@@ -39,13 +39,17 @@ class GenerationSettings(Section):
 
     backend: str = Field("causal", description="causal | seq2seq | file | any registered "
                          "backend (qcpt.querygen.backends.register_backend)")
-    model: str | None = None
-    runtime: Literal["auto", "llama-cpp", "transformers"] = "auto"
-    num_queries: int | None = Field(None, gt=0)
-    top_k: int = Field(25, ge=0, description="0 disables top-k")
-    top_p: float = Field(0.95, gt=0, le=1)
-    temperature: float = Field(1.0, gt=0)
-    max_new_tokens: int = Field(64, gt=0)
+    model: str | None = Field(None, description="generator: smollm2 (packaged GGUF, the causal "
+                              "default), a .gguf file, a checkpoint folder or hub id; seq2seq "
+                              "default doc2query/all-with_prefix-t5-base-v1")
+    runtime: Literal["auto", "llama-cpp", "transformers"] = Field(
+        "auto", description="how a causal model runs: auto, llama-cpp or transformers")
+    num_queries: int | None = Field(None, gt=0, description="queries per passage (20; files: "
+                                    "all)")
+    top_k: int = Field(25, ge=0, description="top-k sampling; 0 disables it")
+    top_p: float = Field(0.95, gt=0, le=1, description="top-p (nucleus) sampling")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature")
+    max_new_tokens: int = Field(64, gt=0, description="tokens per query at most")
     max_input_tokens: int = Field(512, gt=8, description="passage tokens the generator reads")
     input_prefix: str = Field("text2query: ", description="seq2seq input prefix")
     prompt: str | None = Field(None, description="few-shot prompt file (YAML/JSON); default: ours")
@@ -55,13 +59,16 @@ class GenerationSettings(Section):
     llama_weights: Literal["auto", "as-is", "bf16", "f16"] = Field(
         "auto", description="llama.cpp: run the GGUF as is or converted (auto: bf16 if native)"
     )
-    device: str = "auto"
-    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32", description="transformers runtimes: fp32, bf16, fp16 or auto")
     threads: int | None = Field(None, gt=0, description="CPU threads (llama.cpp; default: all)")
-    seed: int = 42
-    queries_files: list[str] = Field(default_factory=list, description="file backend inputs")
-    file_format: Literal["auto", "jsonl", "lines", "tsv", "beir"] = "auto"
-    qrels: str | None = Field(None, description="query -> passage qrels for the beir format")
+    seed: int = Field(42, description="sampling seed")
+    queries_files: list[str] = Field(default_factory=list, description="file backend: queries "
+                                     "to import (repeatable)")
+    file_format: Literal["auto", "jsonl", "lines", "tsv", "beir"] = Field(
+        "auto", description="file backend: auto, jsonl, lines, tsv or beir")
+    qrels: str | None = Field(None, description="file backend, beir: query -> passage qrels")
     clean: CleanSettings = Field(default_factory=CleanSettings)
 
     @field_validator("backend")
