@@ -99,7 +99,7 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
     the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
     from qcpt.data import iter_passages, read_usable_queries
     from qcpt.finetune import NegativesConfig, groups_from_run, write_groups
-    from qcpt.finetune.groups import dense_run
+    from qcpt.finetune.groups import dense_run, documents_for_groups
     from qcpt.retrieval import DenseEncoder, EncoderSettings
 
     options = settings["label_free"]
@@ -121,7 +121,8 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
                     options["depth"], folder / "embeddings", progress)
     negatives = NegativesConfig(depth=options["depth"], negatives=options["negatives"],
                                 skip_top=options["skip_top"], seed=settings["seed"])
-    groups = groups_from_run(run, queries, qrels, dataset.corpus(), negatives)
+    groups = groups_from_run(run, queries, qrels, documents_for_groups(dataset, run, qrels),
+                             negatives)
     count = write_groups(groups, folder / GROUPS_FILE)
     return {"queries": len(queries), "groups": count}
 
