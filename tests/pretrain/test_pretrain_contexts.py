@@ -96,3 +96,41 @@ def test_dataset_from_files_and_errors(pairs_files, tmp_path):
     other.write_text('{"_id": "zzz", "queries": ["x"]}\n')
     with pytest.raises(QcptError, match="none of its 1 passage ids"):
         load_pairs_dataset(passages, other, "query")
+
+
+def test_siblings_are_grouped_by_document_wherever_its_passages_are():
+    texts = ["a0", "b0", "a1", "b1", "c0", "a2"]
+    doc_ids = ["a", "b", "a", "b", "c", "a"]
+    sampler = ContextSampler(texts, doc_ids, [[]] * 6, ContextSpec.parse("span-nearby"))
+    assert sampler.siblings(2) == [0, 2, 5]
+    assert sampler.siblings(3) == [1, 3]
+    assert sampler.sibling_count(4) == 1 and sampler.resolve_kind(4, "span-nearby") == (
+        "span-overlap")
+    assert {sampler.draw(2, e)[0] for e in range(30)} == {"a0", "a2"}
+
+
+@pytest.mark.parametrize("missing", ["drop", "span"])
+@pytest.mark.parametrize("context", ["query", "span-random", "query:0.5,span-overlap:0.5"])
+def test_memory_mapped_dataset_draws_what_in_memory_lists_draw(pairs_files, context, missing):
+    from qcpt.data.generated_queries import read_queries
+    from qcpt.data.passages import load_passages
+
+    passages_path, queries_path = pairs_files
+    dataset = load_pairs_dataset(passages_path, queries_path, context, seed=3,
+                                 missing_queries=missing)
+    spec = ContextSpec.parse(context)
+    passages = load_passages(passages_path)
+    queries = read_queries(queries_path) if spec.uses_queries else {}
+    options = [[q for q in queries.get(p.id, []) if q.strip()] for p in passages]
+    if spec.uses_queries and missing == "drop":
+        passages = [p for p, o in zip(passages, options, strict=True) if o]
+        options = [o for o in options if o]
+    reference = ContextSampler([p.text for p in passages], [p.doc_id for p in passages],
+                               options, spec, seed=3)
+    assert len(dataset) == len(passages)
+    for epoch in range(3):
+        dataset.set_epoch(epoch)
+        for i in range(len(dataset)):
+            item = dataset[i]
+            assert item["passage"] == passages[i].text
+            assert (item["context"], item["kind"]) == reference.draw(i, epoch)

@@ -9,11 +9,15 @@ stage that produces the file (``qcpt.querygen.writer``).
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qcpt.data.lines import iter_lines, json_type_name, parse_json_object
+from qcpt.data.store import PackedStringLists, string_key
 from qcpt.errors import DataFormatError
 
 FORMAT = "qcpt-generated-queries/1"
@@ -58,6 +62,48 @@ def read_usable_queries(path: str | Path) -> dict[str, list[str]]:
     """:func:`read_queries` without blank queries, and without the passages left with none."""
     usable = {pid: [q for q in queries if q.strip()] for pid, queries in read_queries(path).items()}
     return {pid: queries for pid, queries in usable.items() if queries}
+
+
+class QueryTable:
+    """A generated-queries file as columns: passage ids as int64 keys
+    (:func:`~qcpt.data.store.string_keys`) and each passage's non-blank queries in a
+    memory-mapped :class:`~qcpt.data.store.PackedStringLists`, in file order."""
+
+    def __init__(self, id_keys: np.ndarray, queries: PackedStringLists):
+        self.id_keys, self.queries = id_keys, queries
+
+    def __len__(self) -> int:
+        return len(self.id_keys)
+
+    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+        """The row of each passage key in ``keys`` (-1 where the file has no record)."""
+        if not len(self.id_keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        order = np.argsort(self.id_keys, kind="stable")
+        sorted_keys = self.id_keys[order]
+        positions = np.minimum(np.searchsorted(sorted_keys, keys), len(order) - 1)
+        return np.where(sorted_keys[positions] == keys, order[positions], -1)
+
+    def close(self) -> None:
+        """Remove the memory-mapped file."""
+        self.queries.close()
+
+
+def load_query_table(path: str | Path) -> QueryTable:
+    """:func:`read_usable_queries` as a :class:`QueryTable` (records whose queries are all blank
+    keep an empty list): one pass, memory that stays flat as the file grows (24 bytes a record
+    and 8 a query besides the mapped texts). Duplicate ids are a ``DataFormatError`` with lines."""
+    keys = array("q")
+    queries = PackedStringLists()
+    for _number, passage_id, options in iter_query_records(path):
+        keys.append(string_key(passage_id))
+        queries.append([query for query in options if query.strip()])
+    id_keys = np.frombuffer(keys, dtype=np.int64)
+    if len(np.unique(id_keys)) < len(id_keys):
+        read_queries(path)  # names the duplicate and its lines (an error path only)
+        raise DataFormatError(Path(path), None, "two distinct passage ids share a 64-bit key; "
+                                                "rename one of them")
+    return QueryTable(id_keys, queries.freeze())
 
 
 def read_sidecar(path: str | Path) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qcpt.data.store import string_keys
 from qcpt.errors import QcptError
 
 
@@ -107,12 +108,14 @@ class ContextSpec:
 class ContextSampler:
     """Draws the context of passage ``i`` in epoch ``e`` (see the module docstring).
 
-    Inputs: passage texts with their document ids in document order (as ``split-passages``
+    Inputs: passage texts with their document ids (strings, or int64 keys as
+    :func:`~qcpt.data.store.string_keys` makes them) in document order (as ``split-passages``
     writes them), the generated queries of each passage (empty lists where none), the spec and
-    a seed.
+    a seed. Any sequences do, memory-mapped ones included: the sampler keeps only numpy arrays
+    of its own (about 20 bytes a passage).
     """
 
-    def __init__(self, texts: Sequence[str], doc_ids: Sequence[str],
+    def __init__(self, texts: Sequence[str], doc_ids: Sequence[str] | np.ndarray,
                  queries: Sequence[Sequence[str]], spec: ContextSpec, seed: int = 42):
         if not (len(texts) == len(doc_ids) == len(queries)):
             raise ValueError("texts, doc_ids and queries must have one entry per passage")
@@ -120,10 +123,22 @@ class ContextSampler:
         self.queries = queries
         self.spec = spec
         self.seed = seed
-        members: dict[str, list[int]] = {}
-        for index, doc_id in enumerate(doc_ids):
-            members.setdefault(doc_id, []).append(index)
-        self._siblings = [members[doc_id] for doc_id in doc_ids]
+        lengths = getattr(queries, "lengths", None)  # a PackedStringLists counts without reading
+        self.query_counts = (lengths() if lengths is not None
+                             else np.array([len(options) for options in queries], dtype=np.int64))
+        # documents as numpy groups (no list per passage): the passages of a document are
+        # order[start[g]:end[g]] in their original order (stable sort), g = group[i]
+        keys = (doc_ids if isinstance(doc_ids, np.ndarray) and doc_ids.dtype.kind in "iu"
+                else string_keys(doc_ids))
+        index_type = np.int32 if len(keys) < 2**31 else np.int64
+        self._order = np.argsort(keys, kind="stable").astype(index_type)
+        sorted_keys = keys[self._order]
+        starts = np.flatnonzero(np.diff(sorted_keys)) + 1
+        self._starts = np.concatenate([[0], starts]).astype(index_type)
+        self._ends = np.concatenate([starts, [len(keys)]]).astype(index_type)
+        self._group = np.empty(len(keys), dtype=index_type)
+        self._group[self._order] = np.repeat(np.arange(len(self._starts), dtype=index_type),
+                                             self._ends - self._starts)
         self.words = _Words(texts)
 
     def __len__(self) -> int:
@@ -141,7 +156,13 @@ class ContextSampler:
 
     def siblings(self, index: int) -> list[int]:
         """Indices of the passages of passage ``index``'s document, in document order."""
-        return self._siblings[index]
+        group = self._group[index]
+        return self._order[self._starts[group]:self._ends[group]].tolist()
+
+    def sibling_count(self, index: int) -> int:
+        """How many passages passage ``index``'s document has (itself included)."""
+        group = self._group[index]
+        return int(self._ends[group] - self._starts[group])
 
     def fallback_counts(self) -> dict[str, Counter]:
         """Per requested kind of the spec: how many passages fall back to which kind."""
@@ -220,7 +241,7 @@ def _query(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str
 
 
 def _has_sibling(sampler: ContextSampler, index: int) -> bool:
-    return len(sampler.siblings(index)) > 1
+    return sampler.sibling_count(index) > 1
 
 
 register_context_kind(ContextKind("span-overlap", lambda sampler, index: True,
@@ -229,6 +250,6 @@ register_context_kind(ContextKind("span-random", _has_sibling, _random_sibling,
                                   fallback="span-overlap", aliases=("span", "random")))
 register_context_kind(ContextKind("span-nearby", _has_sibling, _nearby_sibling,
                                   fallback="span-overlap", aliases=("nearby",)))
-register_context_kind(ContextKind("query", lambda sampler, index: len(sampler.queries[index]) > 0,
+register_context_kind(ContextKind("query", lambda sampler, index: sampler.query_counts[index] > 0,
                                   _query, fallback="span-random", uses_queries=True,
                                   aliases=("queries",)))
