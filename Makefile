@@ -4,7 +4,7 @@ export HF_HUB_OFFLINE = 1
 export TRANSFORMERS_OFFLINE = 1
 export QCPT_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup run run-full demo test lint bench
+.PHONY: setup run run-full demo test lint format bench
 
 setup:
 	@bash scripts/setup.sh
@@ -20,13 +20,18 @@ run-full: setup
 demo: setup
 	$(VENV)/bin/qcpt demo --output outputs/demo
 
-test: setup
-	$(VENV)/bin/python scripts/check_layers.py
+test: setup lint
 	$(VENV)/bin/python -m pytest -q
 
+# lint: ruff's rules, ruff's formatting (pinned ruff, so the check is the same everywhere) and
+# the import layers; `make format` rewrites the files ruff would reformat
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	$(VENV)/bin/python scripts/check_layers.py
+
+format: setup
+	$(VENV)/bin/ruff format src tests benchmarks scripts
 
 # the benchmarks need the bench extra (datasets, for sentence-transformers training) and, for
 # query generation, the gen extra; the pre-training benchmarks prepare their data with

@@ -43,10 +43,14 @@ from qcpt.encoder import packaged_minilm_path
 
 REPO = Path(__file__).resolve().parents[1]
 PRETRAIN_RECIPES = {
-    "coCondenser, span context": ("pretrain-cocondenser-scifact-cpu.yaml",
-                                  {"data.context": "span-random"}),
-    "coCondenser-qc, query context": ("pretrain-cocondenser-scifact-cpu.yaml",
-                                      {"data.context": "query"}),
+    "coCondenser, span context": (
+        "pretrain-cocondenser-scifact-cpu.yaml",
+        {"data.context": "span-random"},
+    ),
+    "coCondenser-qc, query context": (
+        "pretrain-cocondenser-scifact-cpu.yaml",
+        {"data.context": "query"},
+    ),
     "CoT-MAE-qc span twin": ("pretrain-cotmae-span-scifact-cpu.yaml", {}),
     "CoT-MAE-qc": ("pretrain-cotmae-qc-scifact-cpu.yaml", {}),
     "CoT-MAE original": ("pretrain-cotmae-scifact-cpu.yaml", {}),
@@ -54,13 +58,16 @@ PRETRAIN_RECIPES = {
 MEGABATCH = 50  # LengthGroupedSampler's mega-batch, in batches
 
 
-def encoder_flops(lengths: list[int], padded_to: int, hidden: int, intermediate: int,
-                  layers: int) -> tuple[float, float]:
+def encoder_flops(
+    lengths: list[int], padded_to: int, hidden: int, intermediate: int, layers: int
+) -> tuple[float, float]:
     """(computed, needed) training FLOPs (forward + backward) of ``lengths`` sequences padded to
     ``padded_to`` tokens."""
+
     def forward(tokens: int) -> float:
-        return layers * (2 * tokens * (4 * hidden**2 + 2 * hidden * intermediate)
-                         + 4 * tokens**2 * hidden)
+        return layers * (
+            2 * tokens * (4 * hidden**2 + 2 * hidden * intermediate) + 4 * tokens**2 * hidden
+        )
 
     return (3 * len(lengths) * forward(padded_to), 3 * sum(forward(t) for t in lengths))
 
@@ -81,15 +88,16 @@ class Tally:
         self.flops_needed += needed
 
     def record(self, steps: int) -> dict:
-        return {"real_tokens_per_step": self.real / steps,
-                "padded_positions_per_step": (self.positions - self.real) / steps,
-                "padding_share": 1 - self.real / self.positions,
-                "gflop_per_step_computed": self.flops_computed / steps / 1e9,
-                "gflop_per_step_needed": self.flops_needed / steps / 1e9}
+        return {
+            "real_tokens_per_step": self.real / steps,
+            "padded_positions_per_step": (self.positions - self.real) / steps,
+            "padding_share": 1 - self.real / self.positions,
+            "gflop_per_step_computed": self.flops_computed / steps / 1e9,
+            "gflop_per_step_needed": self.flops_needed / steps / 1e9,
+        }
 
 
-def batches(dataset, collator, batch_size: int, count: int, lengths: list[int] | None,
-            seed: int):
+def batches(dataset, collator, batch_size: int, count: int, lengths: list[int] | None, seed: int):
     """``count`` collated batches in the Trainer's order (random, or length-grouped)."""
     generator = torch.Generator().manual_seed(seed)
     if lengths is None:
@@ -97,14 +105,22 @@ def batches(dataset, collator, batch_size: int, count: int, lengths: list[int] |
     else:
         order = list(LengthGroupedSampler(batch_size, lengths=lengths, generator=generator))
     for step in range(count):
-        chunk = order[step * batch_size:(step + 1) * batch_size]
+        chunk = order[step * batch_size : (step + 1) * batch_size]
         if len(chunk) < batch_size:
             return
         yield collator([dataset[i] for i in chunk])
 
 
-def measure(dataset, collator, batch_size: int, count: int, lengths: list[int], model,
-            seed: int, decoder_layers: int = 0) -> dict:
+def measure(
+    dataset,
+    collator,
+    batch_size: int,
+    count: int,
+    lengths: list[int],
+    model,
+    seed: int,
+    decoder_layers: int = 0,
+) -> dict:
     """Per-tensor tallies for random and length-grouped batches; a ``*_decoder`` tensor goes
     through ``decoder_layers`` layers of the encoder's shape, every other through the encoder."""
     result = {}
@@ -122,9 +138,11 @@ def measure(dataset, collator, batch_size: int, count: int, lengths: list[int], 
             total.positions += tally.positions
             total.flops_computed += tally.flops_computed
             total.flops_needed += tally.flops_needed
-        result[order] = {"steps": steps, "tensors": {n: t.record(steps) for n, t in
-                                                     tallies.items()},
-                         "all": total.record(steps)}
+        result[order] = {
+            "steps": steps,
+            "tensors": {n: t.record(steps) for n, t in tallies.items()},
+            "all": total.record(steps),
+        }
     return result
 
 
@@ -137,22 +155,50 @@ def pretrain_records(model_path: Path, model, batch_size: int, count: int, seed:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     records = {}
     for label, (recipe, overrides) in PRETRAIN_RECIPES.items():
-        config = PretrainConfig.from_yaml(REPO / "configs" / recipe, {
-            **overrides, "data.passages": str(data["passages"]),
-            "data.queries": str(data["queries"]), "model.model": str(model_path)})
+        config = PretrainConfig.from_yaml(
+            REPO / "configs" / recipe,
+            {
+                **overrides,
+                "data.passages": str(data["passages"]),
+                "data.queries": str(data["queries"]),
+                "model.model": str(model_path),
+            },
+        )
         dataset = load_pairs_dataset(
-            config.data.passages, config.data.queries, config.data.context, seed=seed,
-            with_title=config.data.with_title, title_separator=config.model.title_separator,
-            missing_queries=config.data.missing_queries)
+            config.data.passages,
+            config.data.queries,
+            config.data.context,
+            seed=seed,
+            with_title=config.data.with_title,
+            title_separator=config.model.title_separator,
+            missing_queries=config.data.missing_queries,
+        )
         collator = build_collator(config, tokenizer, seed)
-        lengths = [len(ids) for ids in tokenizer(
-            [dataset[i]["passage"] for i in range(len(dataset))], truncation=True,
-            max_length=config.model.passage_max_length)["input_ids"]]
-        records[label] = {"recipe": recipe, "overrides": overrides, "batch_size": batch_size,
-                          "passage_max_length": config.model.passage_max_length,
-                          "context_max_length": config.model.context_max_length,
-                          **measure(dataset, collator, batch_size, count, lengths, model, seed,
-                                    config.generative.decoder_layers)}
+        lengths = [
+            len(ids)
+            for ids in tokenizer(
+                [dataset[i]["passage"] for i in range(len(dataset))],
+                truncation=True,
+                max_length=config.model.passage_max_length,
+            )["input_ids"]
+        ]
+        records[label] = {
+            "recipe": recipe,
+            "overrides": overrides,
+            "batch_size": batch_size,
+            "passage_max_length": config.model.passage_max_length,
+            "context_max_length": config.model.context_max_length,
+            **measure(
+                dataset,
+                collator,
+                batch_size,
+                count,
+                lengths,
+                model,
+                seed,
+                config.generative.decoder_layers,
+            ),
+        }
     return records
 
 
@@ -165,33 +211,45 @@ def finetune_record(model_path: Path, model, count: int, seed: int) -> dict:
 
     config = FinetuneConfig.from_yaml(REPO / "configs" / "finetune-scifact-cpu.yaml")
     dataset = resolve_dataset(config.dataset, data_dir())
-    groups, _ = bm25_groups(dataset, config.train_split, config.bm25_negatives,
-                            show_progress=False)
+    groups, _ = bm25_groups(dataset, config.train_split, config.bm25_negatives, show_progress=False)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "groups.jsonl"
         write_groups(groups, path)
         training = config.training
-        groups_data = GroupsDataset(path, training.group_size, seed=seed,
-                                    title_separator=config.encoder.title_separator)
-        collator = GroupCollator(tokenizer, config.encoder.query_max_length,
-                                 config.encoder.passage_max_length)
+        groups_data = GroupsDataset(
+            path, training.group_size, seed=seed, title_separator=config.encoder.title_separator
+        )
+        collator = GroupCollator(
+            tokenizer, config.encoder.query_max_length, config.encoder.passage_max_length
+        )
         # grouped by the positive's length: what a length-grouped sampler sees of an item
-        lengths = [len(ids) for ids in tokenizer(
-            [groups_data[i]["passages"][0] for i in range(len(groups_data))], truncation=True,
-            max_length=config.encoder.passage_max_length)["input_ids"]]
+        lengths = [
+            len(ids)
+            for ids in tokenizer(
+                [groups_data[i]["passages"][0] for i in range(len(groups_data))],
+                truncation=True,
+                max_length=config.encoder.passage_max_length,
+            )["input_ids"]
+        ]
         record = measure(groups_data, collator, training.batch_size, count, lengths, model, seed)
-    return {"recipe": "finetune-scifact-cpu.yaml (stage 1, BM25 negatives)",
-            "batch_size": training.batch_size, "group_size": training.group_size,
-            "query_max_length": config.encoder.query_max_length,
-            "passage_max_length": config.encoder.passage_max_length, **record}
+    return {
+        "recipe": "finetune-scifact-cpu.yaml (stage 1, BM25 negatives)",
+        "batch_size": training.batch_size,
+        "group_size": training.group_size,
+        "query_max_length": config.encoder.query_max_length,
+        "passage_max_length": config.encoder.passage_max_length,
+        **record,
+    }
 
 
 def markdown_table(records: dict) -> str:
-    lines = ["| recipe | batches | tensor | real tokens / step | padding, random | padding, "
-             "length-grouped | GFLOP / step computed, random | needed | computed, "
-             "length-grouped |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| recipe | batches | tensor | real tokens / step | padding, random | padding, "
+        "length-grouped | GFLOP / step computed, random | needed | computed, "
+        "length-grouped |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for label, record in records.items():
         random_order, grouped = record["random"], record["length-grouped"]
         for name in [*random_order["tensors"], "all"]:
@@ -203,15 +261,20 @@ def markdown_table(records: dict) -> str:
                 f" | {plain['padding_share']:.1%} | {sorted_['padding_share']:.1%}"
                 f" | {plain['gflop_per_step_computed']:.1f}"
                 f" | {plain['gflop_per_step_needed']:.1f}"
-                f" | {sorted_['gflop_per_step_computed']:.1f} |")
+                f" | {sorted_['gflop_per_step_computed']:.1f} |"
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=50, help="steps counted per recipe")
-    parser.add_argument("--batch-size", type=int, default=32, help="pre-training pairs per step "
-                        "(the full experiment's)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        help="pre-training pairs per step (the full experiment's)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
@@ -220,18 +283,23 @@ def main() -> None:
     model = (config.hidden_size, config.intermediate_size, config.num_hidden_layers)
     records = pretrain_records(model_path, model, args.batch_size, args.batches, args.seed)
     records["fine-tuning"] = finetune_record(model_path, model, args.batches, args.seed)
-    result = {"what": "padded tokens and encoder FLOPs per training step, random vs "
-                      "length-grouped batches (counted, not timed)",
-              "model": "all-MiniLM-L6-v2", "encoder_shape": dict(zip(
-                  ("hidden", "intermediate", "layers"), model, strict=True)),
-              "records": records, "machine": machine_info(),
-              "command": shlex.join([Path(sys.executable).name, *sys.argv])}
-    markdown = ("### Padding and FLOPs per training step (all-MiniLM-L6-v2, SciFact, "
-                f"{args.batches} steps per recipe)\n\n" + markdown_table(records) + "\n\n"
-                "FLOPs: the encoder's forward + backward over every encoded tensor; 'needed' "
-                "counts real tokens only; decoder inputs through the decoder's layers; "
-                "vocabulary heads and the Condenser head left out. Length-grouped: "
-                "transformers' LengthGroupedSampler by passage length.")
+    result = {
+        "what": "padded tokens and encoder FLOPs per training step, random vs "
+        "length-grouped batches (counted, not timed)",
+        "model": "all-MiniLM-L6-v2",
+        "encoder_shape": dict(zip(("hidden", "intermediate", "layers"), model, strict=True)),
+        "records": records,
+        "machine": machine_info(),
+        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
+    }
+    markdown = (
+        "### Padding and FLOPs per training step (all-MiniLM-L6-v2, SciFact, "
+        f"{args.batches} steps per recipe)\n\n" + markdown_table(records) + "\n\n"
+        "FLOPs: the encoder's forward + backward over every encoded tensor; 'needed' "
+        "counts real tokens only; decoder inputs through the decoder's layers; "
+        "vocabulary heads and the Condenser head left out. Length-grouped: "
+        "transformers' LengthGroupedSampler by passage length."
+    )
     save_results("batch_padding", result, markdown)
     print(markdown)
 

@@ -57,8 +57,16 @@ ENCODE_SLICE = 2000
 QUERIES_PER_PASSAGE = 4
 LOADER_BATCHES = 20
 LOADER_BATCH_SIZE = 32
-STAGES = ("cli-floor", "data-stats", "split-passages", "bm25", "bm25s-alone", "encode",
-          "build-train", "pretrain-loader")
+STAGES = (
+    "cli-floor",
+    "data-stats",
+    "split-passages",
+    "bm25",
+    "bm25s-alone",
+    "encode",
+    "build-train",
+    "pretrain-loader",
+)
 STAGE_LABELS = {
     "cli-floor": "qcpt --help (floor)",
     "data-stats": "qcpt data stats",
@@ -114,6 +122,7 @@ MIB = 1 << 20
 
 # --- data -----------------------------------------------------------------------------------
 
+
 def build_corpus(folder: Path, size: int, seed: int) -> dict:
     """Write (or reuse) the BEIR folder of ``size`` documents; returns its description."""
     marker = folder / "corpus.build.json"
@@ -135,8 +144,11 @@ def build_corpus(folder: Path, size: int, seed: int) -> dict:
             yield {"_id": document.id, "title": document.title, "text": document.text}
         for n in range(1, size - min(size, len(originals)) + 1):
             count = rng.randint(1, 4) if rng.random() < 0.75 else rng.randint(6, 12)
-            yield {"_id": f"syn{n:07d}", "title": rng.choice(titles),
-                   "text": " ".join(rng.choice(sentences) for _ in range(count))}
+            yield {
+                "_id": f"syn{n:07d}",
+                "title": rng.choice(titles),
+                "text": " ".join(rng.choice(sentences) for _ in range(count)),
+            }
 
     folder.mkdir(parents=True, exist_ok=True)
     count = write_jsonl(folder / "corpus.jsonl", records())
@@ -145,7 +157,9 @@ def build_corpus(folder: Path, size: int, seed: int) -> dict:
     for split in ("train", "test"):
         shutil.copyfile(source / "qrels" / f"{split}.tsv", folder / "qrels" / f"{split}.tsv")
     description = {
-        "settings": recipe, "documents": count, "scifact_documents": min(size, len(originals)),
+        "settings": recipe,
+        "documents": count,
+        "scifact_documents": min(size, len(originals)),
         "corpus_bytes": (folder / "corpus.jsonl").stat().st_size,
         "build_seconds": round(time.perf_counter() - started, 1),
     }
@@ -157,8 +171,11 @@ def synthesise_queries(passages: Path, output: Path, seed: int) -> dict:
     """A generated-queries file for every passage of ``passages`` (4 queries each, drawn from
     the recorded SciFact queries) plus its sidecar; reused while newer than ``passages``."""
     sidecar = output.with_name(output.name.removesuffix(".jsonl") + ".meta.json")
-    if (output.is_file() and sidecar.is_file()
-            and output.stat().st_mtime >= passages.stat().st_mtime):
+    if (
+        output.is_file()
+        and sidecar.is_file()
+        and output.stat().st_mtime >= passages.stat().st_mtime
+    ):
         return json.loads(sidecar.read_text())
     from qcpt.data.generated_queries import FORMAT, read_queries
 
@@ -169,20 +186,30 @@ def synthesise_queries(passages: Path, output: Path, seed: int) -> dict:
         with passages.open("rb") as handle:
             for line in handle:
                 if line.strip():
-                    yield {"_id": json.loads(line)["_id"],
-                           "queries": rng.sample(pool, QUERIES_PER_PASSAGE)}
+                    yield {
+                        "_id": json.loads(line)["_id"],
+                        "queries": rng.sample(pool, QUERIES_PER_PASSAGE),
+                    }
 
     count = write_jsonl(output, records())
-    meta = {"format": FORMAT, "complete": True, "written": count,
-            "settings": {"backend": "synthetic (benchmarks/memory_at_scale.py)",
-                         "num_queries": QUERIES_PER_PASSAGE, "pool": str(RECORDED_QUERIES.name),
-                         "seed": seed},
-            "bytes": output.stat().st_size}
+    meta = {
+        "format": FORMAT,
+        "complete": True,
+        "written": count,
+        "settings": {
+            "backend": "synthetic (benchmarks/memory_at_scale.py)",
+            "num_queries": QUERIES_PER_PASSAGE,
+            "pool": str(RECORDED_QUERIES.name),
+            "seed": seed,
+        },
+        "bytes": output.stat().st_size,
+    }
     write_json(sidecar, meta)
     return meta
 
 
 # --- measuring one child --------------------------------------------------------------------
+
 
 def measure(argv: list[str], log: Path, *, timeout: float, max_rss: float, env: dict) -> dict:
     """Run ``argv`` as a child in its own session: its peak RSS, wall time and status; stopped
@@ -199,13 +226,15 @@ def measure(argv: list[str], log: Path, *, timeout: float, max_rss: float, env: 
     usage_file = log.with_suffix(".time")
     usage_file.unlink(missing_ok=True)
     gnu_time = Path("/usr/bin/time")
-    wrapped = ([str(gnu_time), "-f", "%M %e", "-o", str(usage_file), *argv]
-               if gnu_time.is_file() else argv)
+    wrapped = (
+        [str(gnu_time), "-f", "%M %e", "-o", str(usage_file), *argv] if gnu_time.is_file() else argv
+    )
     started = time.perf_counter()
     polled, stopped = 0, None
     with log.open("wb") as out:
-        child = subprocess.Popen(wrapped, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                 start_new_session=True, cwd=REPO)
+        child = subprocess.Popen(
+            wrapped, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=REPO
+        )
         watched = psutil.Process(child.pid)
         while child.poll() is None:
             elapsed = time.perf_counter() - started
@@ -226,21 +255,28 @@ def measure(argv: list[str], log: Path, *, timeout: float, max_rss: float, env: 
         fields = usage_file.read_text().split()  # "Command exited with ..." may come first
         if len(fields) >= 2 and fields[-2].isdigit():
             peak, source = int(fields[-2]) / 1024, "ru_maxrss (GNU time)"
-    record = {"status": status, "peak_rss_mib": round(peak, 1), "peak_source": source,
-              "polled_peak_rss_mib": round(polled / MIB, 1), "wall_s": round(wall, 1),
-              "command": shlex.join(_display(argv)), "log": str(log)}
+    record = {
+        "status": status,
+        "peak_rss_mib": round(peak, 1),
+        "peak_source": source,
+        "polled_peak_rss_mib": round(polled / MIB, 1),
+        "wall_s": round(wall, 1),
+        "command": shlex.join(_display(argv)),
+        "log": str(log),
+    }
     text = log.read_text(errors="replace")
     for line in text.splitlines():
         if line.startswith("MEASURE "):
-            record["detail"] = json.loads(line[len("MEASURE "):])
+            record["detail"] = json.loads(line[len("MEASURE ") :])
     if status != "ok":
         record["log_tail"] = text[-1500:]
     return record
 
 
 def _display(argv: list[str]) -> list[str]:
-    return [("qcpt" if a.endswith("/qcpt") else "python" if a == sys.executable else a)
-            for a in argv]
+    return [
+        ("qcpt" if a.endswith("/qcpt") else "python" if a == sys.executable else a) for a in argv
+    ]
 
 
 def self_rss_mib() -> float:
@@ -254,6 +290,7 @@ def current_rss_mib() -> float:
 
 
 # --- child entries (no CLI for these) -------------------------------------------------------
+
 
 def child_bm25s(corpus: str) -> None:
     """bm25s alone on the texts qcpt bm25 indexes (title + " " + text, English stemmer and
@@ -278,12 +315,21 @@ def child_bm25s(corpus: str) -> None:
     retriever.index(tokens, show_progress=False)
     scores = retriever.scores
     index_bytes = sum(scores[k].nbytes for k in ("data", "indices", "indptr"))
-    print("MEASURE " + json.dumps({
-        "documents": len(tokens), "tokens": sum(map(len, tokens)),
-        "vocabulary": len(retriever.vocab_dict), "rss_after_tokenising_mib": after_tokens,
-        "tokenise_s": round(tokenised, 1),
-        "index_s": round(time.perf_counter() - started - tokenised, 1),
-        "index_arrays_mib": round(index_bytes / MIB, 1)}), flush=True)
+    print(
+        "MEASURE "
+        + json.dumps(
+            {
+                "documents": len(tokens),
+                "tokens": sum(map(len, tokens)),
+                "vocabulary": len(retriever.vocab_dict),
+                "rss_after_tokenising_mib": after_tokens,
+                "tokenise_s": round(tokenised, 1),
+                "index_s": round(time.perf_counter() - started - tokenised, 1),
+                "index_arrays_mib": round(index_bytes / MIB, 1),
+            }
+        ),
+        flush=True,
+    )
 
 
 def child_loader(passages: str, queries: str, seed: int) -> None:
@@ -297,31 +343,49 @@ def child_loader(passages: str, queries: str, seed: int) -> None:
     from qcpt.pretrain.dataset import load_pairs_dataset
     from qcpt.pretrain.training import build_collator
 
-    config = PretrainConfig.model_validate({
-        "data": {"passages": passages, "queries": queries, "context": "query"},
-        "model": {"model": "all-MiniLM-L6-v2"}, "training": {"seed": seed}})
+    config = PretrainConfig.model_validate(
+        {
+            "data": {"passages": passages, "queries": queries, "context": "query"},
+            "model": {"model": "all-MiniLM-L6-v2"},
+            "training": {"seed": seed},
+        }
+    )
     started = time.perf_counter()
-    dataset = load_pairs_dataset(config.data.passages, config.data.queries,
-                                 config.data.context, seed=seed)
+    dataset = load_pairs_dataset(
+        config.data.passages, config.data.queries, config.data.context, seed=seed
+    )
     loaded = time.perf_counter() - started
     after_load = current_rss_mib()
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.model.model))
     collator = build_collator(config, tokenizer, seed)
-    loader = DataLoader(dataset, batch_size=LOADER_BATCH_SIZE, drop_last=True,
-                        sampler=RandomSampler(dataset,
-                                              generator=torch.Generator().manual_seed(seed)),
-                        collate_fn=collator)
+    loader = DataLoader(
+        dataset,
+        batch_size=LOADER_BATCH_SIZE,
+        drop_last=True,
+        sampler=RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)),
+        collate_fn=collator,
+    )
     number = 0
     for number, _ in enumerate(loader, start=1):
         if number == LOADER_BATCHES:
             break
-    print("MEASURE " + json.dumps({
-        "pairs": len(dataset), "load_s": round(loaded, 1),
-        "batches_s": round(time.perf_counter() - started - loaded, 1),
-        "rss_after_load_mib": after_load, "batches": number}), flush=True)
+    print(
+        "MEASURE "
+        + json.dumps(
+            {
+                "pairs": len(dataset),
+                "load_s": round(loaded, 1),
+                "batches_s": round(time.perf_counter() - started - loaded, 1),
+                "rss_after_load_mib": after_load,
+                "batches": number,
+            }
+        ),
+        flush=True,
+    )
 
 
 # --- the stages -----------------------------------------------------------------------------
+
 
 def stage_argv(stage: str, folder: Path, out: Path, documents: int, seed: int) -> list[str]:
     qcpt = str(Path(sys.executable).with_name("qcpt"))
@@ -331,22 +395,54 @@ def stage_argv(stage: str, folder: Path, out: Path, documents: int, seed: int) -
     if stage == "data-stats":
         return [qcpt, "data", "stats", str(folder), "--json", str(out / "stats.json")]
     if stage == "split-passages":
-        return [qcpt, "split-passages", str(folder / "corpus.jsonl"), "-o",
-                str(folder / "passages.jsonl")]
+        return [
+            qcpt,
+            "split-passages",
+            str(folder / "corpus.jsonl"),
+            "-o",
+            str(folder / "passages.jsonl"),
+        ]
     if stage == "bm25":
-        return [qcpt, "bm25", str(folder), "-o", str(out / "bm25.trec"), "--index-dir",
-                str(out / "bm25-index"), "-k", "100", "--quiet"]
+        return [
+            qcpt,
+            "bm25",
+            str(folder),
+            "-o",
+            str(out / "bm25.trec"),
+            "--index-dir",
+            str(out / "bm25-index"),
+            "-k",
+            "100",
+            "--quiet",
+        ]
     if stage == "bm25s-alone":
         return [*me, "bm25s", str(folder / "corpus.jsonl")]
     if stage == "encode":
         parts = -(-documents // ENCODE_SLICE)
-        return [qcpt, "encode", str(folder), "-o", str(out / "embeddings"), "--shard-size",
-                str(ENCODE_SLICE), "--part", f"0/{parts}", "--device", "cpu", "--quiet"]
+        return [
+            qcpt,
+            "encode",
+            str(folder),
+            "-o",
+            str(out / "embeddings"),
+            "--shard-size",
+            str(ENCODE_SLICE),
+            "--part",
+            f"0/{parts}",
+            "--device",
+            "cpu",
+            "--quiet",
+        ]
     if stage == "build-train":
         return [qcpt, "build-train", str(folder), "-o", str(out / "groups.jsonl"), "--quiet"]
     if stage == "pretrain-loader":
-        return [*me, "loader", str(folder / "passages.jsonl"),
-                str(folder / "generated-queries.jsonl"), str(seed)]
+        return [
+            *me,
+            "loader",
+            str(folder / "passages.jsonl"),
+            str(folder / "generated-queries.jsonl"),
+            str(seed),
+        ]
     raise ValueError(stage)
 
 
@@ -360,27 +456,38 @@ def run_size(size: int, args, env: dict) -> dict:
         if stage == "pretrain-loader":
             passages = folder / "passages.jsonl"
             if not passages.is_file():
-                stages[stage] = {"status": "skipped: no passages.jsonl (split-passages did "
-                                 "not finish)"}
+                stages[stage] = {
+                    "status": "skipped: no passages.jsonl (split-passages did not finish)"
+                }
                 continue
             corpus["generated_queries"] = synthesise_queries(
-                passages, folder / "generated-queries.jsonl", args.seed)
+                passages, folder / "generated-queries.jsonl", args.seed
+            )
         for leftover in ("bm25-index", "embeddings"):  # the stages resume from these
             shutil.rmtree(out / leftover, ignore_errors=True)
         argv = stage_argv(stage, folder, out, corpus["documents"], args.seed)
-        record = measure(argv, out / f"{stage}.log", timeout=args.stage_timeout,
-                         max_rss=args.max_rss_gib * (1 << 30), env=env)
+        record = measure(
+            argv,
+            out / f"{stage}.log",
+            timeout=args.stage_timeout,
+            max_rss=args.max_rss_gib * (1 << 30),
+            env=env,
+        )
         if stage == "split-passages" and record["status"] == "ok":
             corpus["passages"] = sum(1 for _ in (folder / "passages.jsonl").open("rb"))
             corpus["passages_bytes"] = (folder / "passages.jsonl").stat().st_size
         if stage == "bm25" and (out / "bm25-index").is_dir():
             record["index_bytes_on_disk"] = sum(
-                p.stat().st_size for p in (out / "bm25-index").iterdir() if p.is_file())
+                p.stat().st_size for p in (out / "bm25-index").iterdir() if p.is_file()
+            )
         record["measured"] = time.strftime("%Y-%m-%d %H:%M:%S")
         record["harness_command"] = args.command
         stages[stage] = record
-        print(f"  {stage:16s} {record['status']:12s} {record['peak_rss_mib']:9.1f} MiB "
-              f"{record['wall_s']:8.1f} s", flush=True)
+        print(
+            f"  {stage:16s} {record['status']:12s} {record['peak_rss_mib']:9.1f} MiB "
+            f"{record['wall_s']:8.1f} s",
+            flush=True,
+        )
     return {"corpus": corpus, "stages": stages}
 
 
@@ -392,6 +499,7 @@ def size_label(size: int) -> str:
 
 
 # --- summary --------------------------------------------------------------------------------
+
 
 def flatness(runs: dict[str, dict]) -> dict[str, dict]:
     """Per stage: peak RSS at the largest size it finished vs the smallest, and the verdict."""
@@ -406,10 +514,14 @@ def flatness(runs: dict[str, dict]) -> dict[str, dict]:
         high = runs[large]["stages"][stage]["peak_rss_mib"]
         docs = runs[large]["corpus"]["documents"] - runs[small]["corpus"]["documents"]
         data_growth = int(large) / int(small)
-        verdict = {"smallest": int(small), "largest_finished": int(large),
-                   "data_growth": round(data_growth, 1), "rss_ratio": round(high / low, 2),
-                   "extra_bytes_per_document": round((high - low) * MIB / docs),
-                   "flat": high / low < FLAT_RATIO}
+        verdict = {
+            "smallest": int(small),
+            "largest_finished": int(large),
+            "data_growth": round(data_growth, 1),
+            "rss_ratio": round(high / low, 2),
+            "extra_bytes_per_document": round((high - low) * MIB / docs),
+            "flat": high / low < FLAT_RATIO,
+        }
         failed = [s for s in sizes if stage in runs[s]["stages"] and s not in done]
         if failed:
             verdict["not_finished"] = {s: runs[s]["stages"][stage]["status"] for s in failed}
@@ -421,10 +533,15 @@ def markdown(record: dict) -> str:
     runs = record["sizes"]
     sizes = sorted(runs, key=int)
     head = "| stage | " + " | ".join(f"{int(s):,} docs" for s in sizes) + " |"
-    lines = [f"### Peak memory and wall time at scale ({record['machine']['cores']} cores, "
-             f"{record['machine']['ram_gib']} GiB RAM)", "",
-             "Peak RSS MiB / wall s of each stage, each run as its own process. "
-             + record["note"], "", head, "|---|" + "---:|" * len(sizes)]
+    lines = [
+        f"### Peak memory and wall time at scale ({record['machine']['cores']} cores, "
+        f"{record['machine']['ram_gib']} GiB RAM)",
+        "",
+        "Peak RSS MiB / wall s of each stage, each run as its own process. " + record["note"],
+        "",
+        head,
+        "|---|" + "---:|" * len(sizes),
+    ]
     for stage in STAGES:
         cells = []
         for s in sizes:
@@ -434,22 +551,36 @@ def markdown(record: dict) -> str:
             elif r["status"] == "ok":
                 cells.append(f"{r['peak_rss_mib']:,.0f} / {r['wall_s']:,.0f}")
             else:
-                cells.append(f"{r['status']}" + (f" ({r['peak_rss_mib']:,.0f} MiB, "
-                                                   f"{r['wall_s']:,.0f} s)"
-                                                   if "peak_rss_mib" in r else ""))
+                cells.append(
+                    f"{r['status']}"
+                    + (
+                        f" ({r['peak_rss_mib']:,.0f} MiB, {r['wall_s']:,.0f} s)"
+                        if "peak_rss_mib" in r
+                        else ""
+                    )
+                )
         if any(cells):
             lines.append(f"| {STAGE_LABELS[stage]} | " + " | ".join(cells) + " |")
-    corpus_row = [f"{runs[s]['corpus']['corpus_bytes'] / MIB:,.0f} MiB, "
-                  f"{runs[s]['corpus'].get('passages', 0):,} passages" for s in sizes]
+    corpus_row = [
+        f"{runs[s]['corpus']['corpus_bytes'] / MIB:,.0f} MiB, "
+        f"{runs[s]['corpus'].get('passages', 0):,} passages"
+        for s in sizes
+    ]
     lines.append("| *corpus.jsonl, passages* | " + " | ".join(corpus_row) + " |")
-    lines += ["", f"Flat memory (peak RSS at the largest finished size / at the smallest; "
-              f"flat if < {FLAT_RATIO}x):", "",
-              "| stage | sizes | data grew | RSS grew | extra bytes per document | flat |",
-              "|---|---|---:|---:|---:|---|"]
+    lines += [
+        "",
+        f"Flat memory (peak RSS at the largest finished size / at the smallest; "
+        f"flat if < {FLAT_RATIO}x):",
+        "",
+        "| stage | sizes | data grew | RSS grew | extra bytes per document | flat |",
+        "|---|---|---:|---:|---:|---|",
+    ]
     for stage, v in record["flatness"].items():
-        lines.append(f"| {STAGE_LABELS[stage]} | {v['smallest']:,} -> "
-                     f"{v['largest_finished']:,} | {v['data_growth']:g}x | {v['rss_ratio']}x | "
-                     f"{v['extra_bytes_per_document']:,} | {'yes' if v['flat'] else 'no'} |")
+        lines.append(
+            f"| {STAGE_LABELS[stage]} | {v['smallest']:,} -> "
+            f"{v['largest_finished']:,} | {v['data_growth']:g}x | {v['rss_ratio']}x | "
+            f"{v['extra_bytes_per_document']:,} | {'yes' if v['flat'] else 'no'} |"
+        )
     bm25_lines = []
     for s in sizes:
         ours, alone = runs[s]["stages"].get("bm25"), runs[s]["stages"].get("bm25s-alone")
@@ -459,49 +590,86 @@ def markdown(record: dict) -> str:
                 f"| {int(s):,} | {ours['peak_rss_mib']:,.0f} | {alone['peak_rss_mib']:,.0f} | "
                 f"{ours['peak_rss_mib'] / alone['peak_rss_mib']:.2f} | "
                 f"{detail.get('index_arrays_mib', 0):,.0f} | "
-                f"{ours.get('index_bytes_on_disk', 0) / MIB:,.0f} |")
+                f"{ours.get('index_bytes_on_disk', 0) / MIB:,.0f} |"
+            )
     if bm25_lines:
-        lines += ["", "BM25: qcpt vs bm25s alone (same texts and settings; bm25s' token-id "
-                  "lists and its CSC score matrix are what it needs):", "",
-                  "| docs | qcpt bm25 MiB | bm25s alone MiB | ratio | bm25s score arrays MiB | "
-                  "saved index MiB |", "|---:|---:|---:|---:|---:|---:|", *bm25_lines]
-    changed = [(stage, s, runs[s]["stages"][stage]) for stage in STAGES for s in sizes
-               if "before_change" in runs[s]["stages"].get(stage, {})]
+        lines += [
+            "",
+            "BM25: qcpt vs bm25s alone (same texts and settings; bm25s' token-id "
+            "lists and its CSC score matrix are what it needs):",
+            "",
+            "| docs | qcpt bm25 MiB | bm25s alone MiB | ratio | bm25s score arrays MiB | "
+            "saved index MiB |",
+            "|---:|---:|---:|---:|---:|---:|",
+            *bm25_lines,
+        ]
+    changed = [
+        (stage, s, runs[s]["stages"][stage])
+        for stage in STAGES
+        for s in sizes
+        if "before_change" in runs[s]["stages"].get(stage, {})
+    ]
     if changed:
-        lines += ["", "Before / after the changes to src/ (same corpus, peak RSS MiB, wall s):",
-                  "", "| stage | docs | before MiB | after MiB | before s | after s |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "Before / after the changes to src/ (same corpus, peak RSS MiB, wall s):",
+            "",
+            "| stage | docs | before MiB | after MiB | before s | after s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for stage, s, r in changed:
             b = r["before_change"]
-            lines.append(f"| {STAGE_LABELS[stage]} | {int(s):,} | {b['peak_rss_mib']:,.0f} | "
-                         f"{r['peak_rss_mib']:,.0f} | {b['wall_s']:,.0f} | {r['wall_s']:,.0f} |")
+            lines.append(
+                f"| {STAGE_LABELS[stage]} | {int(s):,} | {b['peak_rss_mib']:,.0f} | "
+                f"{r['peak_rss_mib']:,.0f} | {b['wall_s']:,.0f} | {r['wall_s']:,.0f} |"
+            )
     if record.get("findings"):
         lines += ["", "Findings:", "", *[f"- {f}" for f in record["findings"]]]
-    lines += ["", f"Measured with: `{record['command']}`",
-              f"Reproduce from scratch: `{record['reproduce']}`"]
+    lines += [
+        "",
+        f"Measured with: `{record['command']}`",
+        f"Reproduce from scratch: `{record['reproduce']}`",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", default="10000,100000,1000000",
-                        help="comma-separated corpus sizes in documents")
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="comma-separated corpus sizes in documents"
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/qcpt-scale"))
-    parser.add_argument("--stages", default=",".join(STAGES),
-                        help=f"comma-separated subset of {', '.join(STAGES)}")
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help=f"comma-separated subset of {', '.join(STAGES)}"
+    )
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--stage-timeout", type=float, default=1800,
-                        help="seconds before a stage is stopped and recorded as not finished")
-    parser.add_argument("--max-rss-gib", type=float, default=16,
-                        help="a stage passing this RSS is stopped and recorded so")
-    parser.add_argument("--fresh", action="store_true",
-                        help="drop the sizes already in the results file")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the result files from the recorded JSON, running nothing")
-    parser.add_argument("--compare-with", type=Path,
-                        help="an earlier results JSON (e.g. before a code change): its figures "
-                        "for the stages run now are kept beside the new ones as before_change")
+    parser.add_argument(
+        "--stage-timeout",
+        type=float,
+        default=1800,
+        help="seconds before a stage is stopped and recorded as not finished",
+    )
+    parser.add_argument(
+        "--max-rss-gib",
+        type=float,
+        default=16,
+        help="a stage passing this RSS is stopped and recorded so",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="drop the sizes already in the results file"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the result files from the recorded JSON, running nothing",
+    )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        help="an earlier results JSON (e.g. before a code change): its figures "
+        "for the stages run now are kept beside the new ones as before_change",
+    )
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
@@ -513,8 +681,13 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown stages: {', '.join(sorted(unknown))}")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "QCPT_DATA_DIR": str(data_dir()), "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "QCPT_DATA_DIR": str(data_dir()),
+        "TOKENIZERS_PARALLELISM": "false",
+    }
 
     previous = RESULTS_DIR / f"{NAME}.json"
     runs = {}
@@ -538,7 +711,8 @@ def main() -> None:
             old = before.get(str(size), {}).get("stages", {}).get(stage)
             if stage in args.stages and old and old.get("status") == "ok":
                 fresh["stages"][stage]["before_change"] = {
-                    k: old[k] for k in ("peak_rss_mib", "wall_s", "measured") if k in old}
+                    k: old[k] for k in ("peak_rss_mib", "wall_s", "measured") if k in old
+                }
         runs[str(size)] = fresh
         record = summary(runs, args)
         save_results(NAME, record, markdown(record))
@@ -550,25 +724,38 @@ def summary(runs: dict, args) -> dict:
 
     machine = machine_info(("bm25s", "tokenizers", "numpy", "scipy", "psutil", "PyStemmer"))
     machine["ram_gib"] = round(psutil.virtual_memory().total / (1 << 30), 1)
-    commands = sorted({stage["harness_command"] for r in runs.values()
-                       for stage in r["stages"].values() if "harness_command" in stage})
+    commands = sorted(
+        {
+            stage["harness_command"]
+            for r in runs.values()
+            for stage in r["stages"].values()
+            if "harness_command" in stage
+        }
+    )
     return {
         "benchmark": NAME,
         "sizes": {s: runs[s] for s in sorted(runs, key=int)},
         "flatness": flatness(runs),
         "findings": FINDINGS,
-        "settings": {"encode_slice": ENCODE_SLICE, "queries_per_passage": QUERIES_PER_PASSAGE,
-                     "loader_batches": LOADER_BATCHES, "loader_batch_size": LOADER_BATCH_SIZE,
-                     "bm25_depth": 100, "stage_timeout_s": args.stage_timeout,
-                     "max_rss_gib": args.max_rss_gib, "seed": args.seed,
-                     "work_dir": str(args.work_dir)},
+        "settings": {
+            "encode_slice": ENCODE_SLICE,
+            "queries_per_passage": QUERIES_PER_PASSAGE,
+            "loader_batches": LOADER_BATCHES,
+            "loader_batch_size": LOADER_BATCH_SIZE,
+            "bm25_depth": 100,
+            "stage_timeout_s": args.stage_timeout,
+            "max_rss_gib": args.max_rss_gib,
+            "seed": args.seed,
+            "work_dir": str(args.work_dir),
+        },
         "machine": machine,
-        "note": ("Wall times were taken beside another, niced CPU job on the same 2 cores (and "
-                 "other light work): read them as upper bounds; peak RSS is per process and "
-                 "not affected."),
+        "note": (
+            "Wall times were taken beside another, niced CPU job on the same 2 cores (and "
+            "other light work): read them as upper bounds; peak RSS is per process and "
+            "not affected."
+        ),
         "command": commands[0] if len(commands) == 1 else " ; ".join(commands),
-        "reproduce": "python benchmarks/memory_at_scale.py --fresh "
-                     "--sizes 10000,100000,1000000",
+        "reproduce": "python benchmarks/memory_at_scale.py --fresh --sizes 10000,100000,1000000",
         "harness_peak_rss_mib": self_rss_mib(),
     }
 

@@ -39,15 +39,27 @@ from qcpt.retrieval import EncoderSettings
 from qcpt.retrieval.evaluate import evaluate_dense
 
 RUNS = {  # name: (objective label, recipe, overrides)
-    "coCondenser (span)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",
-                           {"data.context": "span-random"}),
-    "coCondenser-qc (query)": ("contrastive", "configs/pretrain-cocondenser-scifact-cpu.yaml",
-                               {"data.context": "query"}),
-    "CoT-MAE-qc span twin (span)": ("generative",
-                                    "configs/pretrain-cotmae-span-scifact-cpu.yaml", {}),
+    "coCondenser (span)": (
+        "contrastive",
+        "configs/pretrain-cocondenser-scifact-cpu.yaml",
+        {"data.context": "span-random"},
+    ),
+    "coCondenser-qc (query)": (
+        "contrastive",
+        "configs/pretrain-cocondenser-scifact-cpu.yaml",
+        {"data.context": "query"},
+    ),
+    "CoT-MAE-qc span twin (span)": (
+        "generative",
+        "configs/pretrain-cotmae-span-scifact-cpu.yaml",
+        {},
+    ),
     "CoT-MAE-qc (query)": ("generative", "configs/pretrain-cotmae-qc-scifact-cpu.yaml", {}),
     "CoT-MAE original (symmetric, mixed spans)": (
-        "generative", "configs/pretrain-cotmae-scifact-cpu.yaml", {}),
+        "generative",
+        "configs/pretrain-cotmae-scifact-cpu.yaml",
+        {},
+    ),
 }
 MEASURES = ("nDCG@10", "RR@10", "R@100")
 
@@ -56,17 +68,22 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
 
-PAIRS = (("coCondenser-qc (query)", "coCondenser (span)"),
-         ("CoT-MAE-qc (query)", "CoT-MAE-qc span twin (span)"))
+PAIRS = (
+    ("coCondenser-qc (query)", "coCondenser (span)"),
+    ("CoT-MAE-qc (query)", "CoT-MAE-qc span twin (span)"),
+)
 
 
 def evaluate(model: str, dataset, folder: Path) -> dict[str, float]:
-    settings = EncoderSettings(model=model, query_max_length=256, passage_max_length=256,
-                               precision="bf16")
+    settings = EncoderSettings(
+        model=model, query_max_length=256, passage_max_length=256, precision="bf16"
+    )
     metrics = evaluate_dense(settings, dataset, folder, show_progress=False)
     per_query = {q: values["nDCG@10"] for q, values in metrics["per_query"].items()}
-    return {**{m: round(metrics["aggregate"][m], 4) for m in MEASURES},
-            "per_query_ndcg10": per_query}
+    return {
+        **{m: round(metrics["aggregate"][m], 4) for m in MEASURES},
+        "per_query_ndcg10": per_query,
+    }
 
 
 def paired_test(query: dict[str, float], span: dict[str, float]) -> dict[str, float]:
@@ -79,35 +96,52 @@ def paired_test(query: dict[str, float], span: dict[str, float]) -> dict[str, fl
     ids = sorted(query)
     a, b = np.array([query[q] for q in ids]), np.array([span[q] for q in ids])
     differences = a - b
-    interval = stats.bootstrap((differences,), np.mean, n_resamples=10_000,
-                               method="percentile", rng=0).confidence_interval
-    return {"queries": len(ids), "mean_difference": round(float(differences.mean()), 4),
-            "ci95": [round(float(interval.low), 4), round(float(interval.high), 4)],
-            "p_value_paired_t": round(float(stats.ttest_rel(a, b).pvalue), 4)}
+    interval = stats.bootstrap(
+        (differences,), np.mean, n_resamples=10_000, method="percentile", rng=0
+    ).confidence_interval
+    return {
+        "queries": len(ids),
+        "mean_difference": round(float(differences.mean()), 4),
+        "ci95": [round(float(interval.low), 4), round(float(interval.high), 4)],
+        "p_value_paired_t": round(float(stats.ttest_rel(a, b).pvalue), 4),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=Path("outputs/pretrain-scifact"))
-    parser.add_argument("--data", type=Path, default=DATA_OUTPUT,
-                        help="folder of the passages and queries (pretrain_scifact_data.py)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA_OUTPUT,
+        help="folder of the passages and queries (pretrain_scifact_data.py)",
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="override the recipes")
-    parser.add_argument("--skip-baseline", action="store_true",
-                        help="do not re-evaluate the starting MiniLM")
+    parser.add_argument(
+        "--skip-baseline", action="store_true", help="do not re-evaluate the starting MiniLM"
+    )
     args = parser.parse_args()
     dataset = resolve_dataset("scifact", data_dir())
     data = prepare(args.data)
-    results: dict = {"command": "python " + shlex.join(sys.argv), "machine": machine_info(),
-                     "data": {name: str(path) for name, path in data.items()}, "runs": {}}
+    results: dict = {
+        "command": "python " + shlex.join(sys.argv),
+        "machine": machine_info(),
+        "data": {name: str(path) for name, path in data.items()},
+        "runs": {},
+    }
     if not args.skip_baseline:
         print("evaluating the starting all-MiniLM-L6-v2 ...", file=sys.stderr)
-        results["all-MiniLM-L6-v2 (start)"] = evaluate(DEFAULT_MODEL, dataset,
-                                                       args.output / "baseline-eval")
+        results["all-MiniLM-L6-v2 (start)"] = evaluate(
+            DEFAULT_MODEL, dataset, args.output / "baseline-eval"
+        )
     histories: dict[str, dict[str, list]] = {}
     for name, (objective, recipe, overrides) in RUNS.items():
         folder = args.output / slug(name)
-        overrides = {**overrides, "data.passages": str(data["passages"]),
-                     "data.queries": str(data["queries"])}
+        overrides = {
+            **overrides,
+            "data.passages": str(data["passages"]),
+            "data.queries": str(data["queries"]),
+        }
         if args.max_steps:
             overrides = {**overrides, "training.max_steps": args.max_steps}
         if not (folder / "train_log.json").is_file():
@@ -117,8 +151,11 @@ def main() -> None:
         histories.setdefault(objective, {})[name] = log["log_history"]
         print(f"evaluating {name} ...", file=sys.stderr)
         results["runs"][name] = {
-            "objective": objective, "recipe": recipe, "overrides": overrides,
-            "steps": log["summary"]["steps"], "train_seconds": log["summary"]["train_seconds"],
+            "objective": objective,
+            "recipe": recipe,
+            "overrides": overrides,
+            "steps": log["summary"]["steps"],
+            "train_seconds": log["summary"]["train_seconds"],
             "pairs_per_second": log["summary"]["pairs_per_second"],
             "final_losses": log["summary"]["final_losses"],
             "passages": log["summary"].get("data", {}).get("passages"),
@@ -127,40 +164,68 @@ def main() -> None:
         }
     seen = {run["passages"] for run in results["runs"].values()}
     if len(seen) != 1:
-        raise SystemExit(f"runs pre-trained on different passage counts {sorted(seen)}: "
-                         "not a like-for-like comparison")
+        raise SystemExit(
+            f"runs pre-trained on different passage counts {sorted(seen)}: "
+            "not a like-for-like comparison"
+        )
     for objective, runs in histories.items():
-        plot_loss_curves(runs, RESULTS_DIR / f"pretrain_scifact_{objective}.png",
-                         title=f"SciFact pre-training, {objective}: span vs query context")
+        plot_loss_curves(
+            runs,
+            RESULTS_DIR / f"pretrain_scifact_{objective}.png",
+            title=f"SciFact pre-training, {objective}: span vs query context",
+        )
     passages = seen.pop()
-    lines = ["# Pre-training on SciFact (CPU): span vs query context, zero-shot SciFact test",
-             "", f"{results['machine']['cpu']}, all-MiniLM-L6-v2 start, batch 32, the same "
-             f"{passages:,} passages (whole documents with generated queries) and schedule "
-             "for every row; evaluated with 256 query / passage tokens, bf16.", "",
-             "| encoder | steps | train s | pairs / s | " + " | ".join(MEASURES) + " |",
-             "|---|---:|---:|---:|" + "---:|" * len(MEASURES)]
+    lines = [
+        "# Pre-training on SciFact (CPU): span vs query context, zero-shot SciFact test",
+        "",
+        f"{results['machine']['cpu']}, all-MiniLM-L6-v2 start, batch 32, the same "
+        f"{passages:,} passages (whole documents with generated queries) and schedule "
+        "for every row; evaluated with 256 query / passage tokens, bf16.",
+        "",
+        "| encoder | steps | train s | pairs / s | " + " | ".join(MEASURES) + " |",
+        "|---|---:|---:|---:|" + "---:|" * len(MEASURES),
+    ]
     if "all-MiniLM-L6-v2 (start)" in results:
         start = results["all-MiniLM-L6-v2 (start)"]
-        lines.append("| all-MiniLM-L6-v2 (start) | 0 | | | "
-                     + " | ".join(f"{start[m]:.4f}" for m in MEASURES) + " |")
+        lines.append(
+            "| all-MiniLM-L6-v2 (start) | 0 | | | "
+            + " | ".join(f"{start[m]:.4f}" for m in MEASURES)
+            + " |"
+        )
     for name, run in results["runs"].items():
-        lines.append(f"| {name} | {run['steps']} | {run['train_seconds']:.0f} | "
-                     f"{run['pairs_per_second']:.1f} | "
-                     + " | ".join(f"{run['scifact_test'][m]:.4f}" for m in MEASURES) + " |")
+        lines.append(
+            f"| {name} | {run['steps']} | {run['train_seconds']:.0f} | "
+            f"{run['pairs_per_second']:.1f} | "
+            + " | ".join(f"{run['scifact_test'][m]:.4f}" for m in MEASURES)
+            + " |"
+        )
     results["query_vs_span"] = {
-        f"{query} vs {span}": paired_test(results["runs"][query]["scifact_test"]
-                                          ["per_query_ndcg10"],
-                                          results["runs"][span]["scifact_test"]
-                                          ["per_query_ndcg10"])
-        for query, span in PAIRS if query in results["runs"] and span in results["runs"]}
-    lines += ["", "Query minus span context, per-query nDCG@10 (SciFact test; 95 % bootstrap "
-              "interval of the mean difference, two-sided paired t-test):", "",
-              "| pair | mean difference | 95 % CI | p |", "|---|---:|---:|---:|"]
-    lines += [f"| {pair} | {t['mean_difference']:+.4f} | [{t['ci95'][0]:+.4f}, "
-              f"{t['ci95'][1]:+.4f}] | {t['p_value_paired_t']:.4f} |"
-              for pair, t in results["query_vs_span"].items()]
-    lines += ["", "Loss curves: `pretrain_scifact_contrastive.png`, "
-              "`pretrain_scifact_generative.png`.", "", f"Command: `{results['command']}`"]
+        f"{query} vs {span}": paired_test(
+            results["runs"][query]["scifact_test"]["per_query_ndcg10"],
+            results["runs"][span]["scifact_test"]["per_query_ndcg10"],
+        )
+        for query, span in PAIRS
+        if query in results["runs"] and span in results["runs"]
+    }
+    lines += [
+        "",
+        "Query minus span context, per-query nDCG@10 (SciFact test; 95 % bootstrap "
+        "interval of the mean difference, two-sided paired t-test):",
+        "",
+        "| pair | mean difference | 95 % CI | p |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {pair} | {t['mean_difference']:+.4f} | [{t['ci95'][0]:+.4f}, "
+        f"{t['ci95'][1]:+.4f}] | {t['p_value_paired_t']:.4f} |"
+        for pair, t in results["query_vs_span"].items()
+    ]
+    lines += [
+        "",
+        "Loss curves: `pretrain_scifact_contrastive.png`, `pretrain_scifact_generative.png`.",
+        "",
+        f"Command: `{results['command']}`",
+    ]
     save_results("pretrain_scifact", results, "\n".join(lines))
     print("\n".join(lines))
 

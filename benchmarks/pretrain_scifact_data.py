@@ -46,8 +46,9 @@ def qcpt(*args: str) -> None:
         raise SystemExit(result.returncode)
 
 
-def prepare(output: Path, *, passages: int = 3200, seed: int = 13, generate: bool = False
-            ) -> dict[str, Path]:
+def prepare(
+    output: Path, *, passages: int = 3200, seed: int = 13, generate: bool = False
+) -> dict[str, Path]:
     """Make (or reuse) the benchmark's passages and queries; returns their paths."""
     output.mkdir(parents=True, exist_ok=True)
     all_passages = output / "passages-all.jsonl"
@@ -59,10 +60,12 @@ def prepare(output: Path, *, passages: int = 3200, seed: int = 13, generate: boo
         sample = sample_whole_documents(list(iter_passages(all_passages)), passages, seed)
         count = write_passages(subset, sample)
         print(f"{count} passages in {subset}", file=sys.stderr)
-    if not (queries.is_file() and Path(str(queries)[:-len(".jsonl")] + ".meta.json").is_file()):
+    if not (queries.is_file() and Path(str(queries)[: -len(".jsonl")] + ".meta.json").is_file()):
         generate_queries(subset, queries, generate)
-    return {"passages": with_queries(subset, queries, output / "passages-pretrain.jsonl"),
-            "queries": queries}
+    return {
+        "passages": with_queries(subset, queries, output / "passages-pretrain.jsonl"),
+        "queries": queries,
+    }
 
 
 def with_queries(subset: Path, queries: Path, output: Path) -> Path:
@@ -80,34 +83,62 @@ def generate_queries(subset: Path, queries: Path, generate: bool) -> None:
     if generate or not RECORDED.is_file():
         # transformers runtime in bf16 (no llama.cpp build needed; 8.97 queries/s measured,
         # benchmarks/results/querygen_throughput.md); a stopped run resumes where it was
-        qcpt("generate-queries", str(subset), "-o", str(queries), "-c", str(QUERYGEN_RECIPE),
-             "--runtime", "transformers", "--precision", "bf16")
+        qcpt(
+            "generate-queries",
+            str(subset),
+            "-o",
+            str(queries),
+            "-c",
+            str(QUERYGEN_RECIPE),
+            "--runtime",
+            "transformers",
+            "--precision",
+            "bf16",
+        )
     else:
-        qcpt("generate-queries", str(subset), "-o", str(queries), "-c", str(QUERYGEN_RECIPE),
-             "--backend", "file", "--queries-file", str(RECORDED), "--file-format", "jsonl")
+        qcpt(
+            "generate-queries",
+            str(subset),
+            "-o",
+            str(queries),
+            "-c",
+            str(QUERYGEN_RECIPE),
+            "--backend",
+            "file",
+            "--queries-file",
+            str(RECORDED),
+            "--file-format",
+            "jsonl",
+        )
 
 
 def record(queries: Path) -> None:
     """Copy a finished generation (and its sidecar) to ``benchmarks/recorded/``."""
     RECORDED.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(queries, RECORDED)
-    shutil.copyfile(str(queries)[:-len(".jsonl")] + ".meta.json",
-                    str(RECORDED)[:-len(".jsonl")] + ".meta.json")
+    shutil.copyfile(
+        str(queries)[: -len(".jsonl")] + ".meta.json",
+        str(RECORDED)[: -len(".jsonl")] + ".meta.json",
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    parser.add_argument("--passages", type=int, default=3200,
-                        help="at least this many passages (whole documents)")
+    parser.add_argument(
+        "--passages", type=int, default=3200, help="at least this many passages (whole documents)"
+    )
     parser.add_argument("--seed", type=int, default=13, help="seed of the document sample")
-    parser.add_argument("--generate", action="store_true",
-                        help="generate the queries instead of importing the recorded ones")
-    parser.add_argument("--record", action="store_true",
-                        help="copy the generated queries to benchmarks/recorded/")
+    parser.add_argument(
+        "--generate",
+        action="store_true",
+        help="generate the queries instead of importing the recorded ones",
+    )
+    parser.add_argument(
+        "--record", action="store_true", help="copy the generated queries to benchmarks/recorded/"
+    )
     args = parser.parse_args()
-    paths = prepare(args.output, passages=args.passages, seed=args.seed,
-                    generate=args.generate)
+    paths = prepare(args.output, passages=args.passages, seed=args.seed, generate=args.generate)
     if args.record:
         record(paths["queries"])
     print(json.dumps({k: str(v) for k, v in paths.items()}))

@@ -66,8 +66,9 @@ class StepTimer(TrainerCallback):
         return times[warmup:]
 
 
-def select_pairs(passages_file: Path, queries_file: Path, count: int, seed: int, folder: Path
-                 ) -> tuple[Path, Path, list[tuple[str, str]]]:
+def select_pairs(
+    passages_file: Path, queries_file: Path, count: int, seed: int, folder: Path
+) -> tuple[Path, Path, list[tuple[str, str]]]:
     """Whole documents (with >= 2 passages, each with a query) until ``count`` passages; writes
     a passages file and a one-query-per-passage file; returns them and the (query, passage)
     pairs."""
@@ -76,8 +77,9 @@ def select_pairs(passages_file: Path, queries_file: Path, count: int, seed: int,
     for passage in iter_passages(passages_file):
         documents.setdefault(passage.doc_id, []).append(passage)
     rng = random.Random(seed)
-    doc_ids = sorted(d for d, ps in documents.items()
-                     if len(ps) > 1 and all(queries.get(p.id) for p in ps))
+    doc_ids = sorted(
+        d for d, ps in documents.items() if len(ps) > 1 and all(queries.get(p.id) for p in ps)
+    )
     rng.shuffle(doc_ids)
     chosen = []
     for doc_id in doc_ids:
@@ -94,13 +96,23 @@ def select_pairs(passages_file: Path, queries_file: Path, count: int, seed: int,
 
 
 def run_qcpt(name: str, overrides: dict, files: tuple[Path, Path], args, folder: Path) -> dict:
-    config = PretrainConfig.from_yaml(None, {
-        "data.passages": str(files[0]), "data.queries": str(files[1]),
-        "model.model": "all-MiniLM-L6-v2", "model.passage_max_length": 144,
-        "model.context_max_length": 144, "training.batch_size": args.batch_size,
-        "training.max_steps": args.warmup + args.steps, "training.learning_rate": 1e-4,
-        "training.logging_steps": 1000, "training.save_steps": 10_000,
-        "training.precision": args.precision, **overrides})
+    config = PretrainConfig.from_yaml(
+        None,
+        {
+            "data.passages": str(files[0]),
+            "data.queries": str(files[1]),
+            "model.model": "all-MiniLM-L6-v2",
+            "model.passage_max_length": 144,
+            "model.context_max_length": 144,
+            "training.batch_size": args.batch_size,
+            "training.max_steps": args.warmup + args.steps,
+            "training.learning_rate": 1e-4,
+            "training.logging_steps": 1000,
+            "training.save_steps": 10_000,
+            "training.precision": args.precision,
+            **overrides,
+        },
+    )
     timer = StepTimer()
     pretrain(config, folder / name, show_progress=False, callbacks=[timer])
     return summarise(timer.step_times(args.warmup), args.batch_size)
@@ -117,45 +129,77 @@ def run_sentence_transformers(pairs, args, folder: Path, precision: str) -> dict
 
     model = SentenceTransformer(str(packaged_minilm_path()), device="cpu")
     model.max_seq_length = 144
-    dataset = Dataset.from_dict({"anchor": [q for q, _ in pairs],
-                                 "positive": [p for _, p in pairs]})
+    dataset = Dataset.from_dict(
+        {"anchor": [q for q, _ in pairs], "positive": [p for _, p in pairs]}
+    )
     training_args = SentenceTransformerTrainingArguments(
-        output_dir=str(folder / f"st-{precision}"), per_device_train_batch_size=args.batch_size,
-        max_steps=args.warmup + args.steps, learning_rate=1e-4, use_cpu=True,
-        bf16=precision == "bf16", report_to="none", save_strategy="no", logging_steps=1000,
-        dataloader_drop_last=True, seed=42, disable_tqdm=True)
+        output_dir=str(folder / f"st-{precision}"),
+        per_device_train_batch_size=args.batch_size,
+        max_steps=args.warmup + args.steps,
+        learning_rate=1e-4,
+        use_cpu=True,
+        bf16=precision == "bf16",
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1000,
+        dataloader_drop_last=True,
+        seed=42,
+        disable_tqdm=True,
+    )
     timer = StepTimer()
     trainer = SentenceTransformerTrainer(
-        model=model, args=training_args, train_dataset=dataset,
-        loss=losses.MultipleNegativesRankingLoss(model, scale=20.0), callbacks=[timer])
+        model=model,
+        args=training_args,
+        train_dataset=dataset,
+        loss=losses.MultipleNegativesRankingLoss(model, scale=20.0),
+        callbacks=[timer],
+    )
     trainer.train()
     return summarise(timer.step_times(args.warmup), args.batch_size)
 
 
 def summarise(times: list[float], batch_size: int) -> dict:
     median = statistics.median(times)
-    return {"step_seconds_median": round(median, 3),
-            "step_seconds": [round(t, 3) for t in times],
-            "pairs_per_second": round(batch_size / median, 2)}
+    return {
+        "step_seconds_median": round(median, 3),
+        "step_seconds": [round(t, 3) for t in times],
+        "pairs_per_second": round(batch_size / median, 2),
+    }
 
 
-CONTRASTIVE_ONLY = {"objective": "contrastive", "data.context": "query",
-                    "contrastive.head_layers": 0, "contrastive.late_mlm": False,
-                    "contrastive.mask_rate": 0.0, "contrastive.temperature": 0.05}
+CONTRASTIVE_ONLY = {
+    "objective": "contrastive",
+    "data.context": "query",
+    "contrastive.head_layers": 0,
+    "contrastive.late_mlm": False,
+    "contrastive.mask_rate": 0.0,
+    "contrastive.temperature": 0.05,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--passages", type=Path, default=None,
-                        help="passages jsonl (default: benchmarks/pretrain_scifact_data.py's)")
-    parser.add_argument("--queries", type=Path, default=None,
-                        help="generated-queries jsonl (default: as --passages)")
+    parser.add_argument(
+        "--passages",
+        type=Path,
+        default=None,
+        help="passages jsonl (default: benchmarks/pretrain_scifact_data.py's)",
+    )
+    parser.add_argument(
+        "--queries",
+        type=Path,
+        default=None,
+        help="generated-queries jsonl (default: as --passages)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
-                        help="qcpt pre-training precision (the comparison with "
-                        "sentence-transformers runs both)")
+    parser.add_argument(
+        "--precision",
+        default="bf16",
+        choices=["fp32", "bf16"],
+        help="qcpt pre-training precision (the comparison with sentence-transformers runs both)",
+    )
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     if args.passages is None or args.queries is None:
@@ -163,86 +207,128 @@ def main() -> None:
         args.passages = args.passages or data["passages"]
         args.queries = args.queries or data["queries"]
 
-    results: dict = {"command": "python " + shlex.join(sys.argv), "machine": machine_info(
-        ("sentence-transformers",)), "settings": {
-        "model": "all-MiniLM-L6-v2 (packaged)", "batch_size": args.batch_size,
-        "passage_max_length": 144, "timed_steps": args.steps, "warmup_steps": args.warmup,
-        "precision": args.precision}}
+    results: dict = {
+        "command": "python " + shlex.join(sys.argv),
+        "machine": machine_info(("sentence-transformers",)),
+        "settings": {
+            "model": "all-MiniLM-L6-v2 (packaged)",
+            "batch_size": args.batch_size,
+            "passage_max_length": 144,
+            "timed_steps": args.steps,
+            "warmup_steps": args.warmup,
+            "precision": args.precision,
+        },
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         count = args.batch_size * (args.warmup + args.steps)
         *files, pairs = select_pairs(args.passages, args.queries, count, args.seed, folder)
         results["settings"]["pairs"] = len(pairs)
         results["settings"]["mean_query_words"] = round(
-            statistics.mean(len(q.split()) for q, _ in pairs), 1)
+            statistics.mean(len(q.split()) for q, _ in pairs), 1
+        )
         results["settings"]["mean_passage_words"] = round(
-            statistics.mean(len(p.split()) for _, p in pairs), 1)
+            statistics.mean(len(p.split()) for _, p in pairs), 1
+        )
         runs = {
             "cocondenser_span": {"objective": "contrastive", "data.context": "span-random"},
             "cocondenser_qc": {"objective": "contrastive", "data.context": "query"},
-            "cotmae_span_twin": {"objective": "generative", "data.context": "span-random",
-                                 "generative.decoder": "autoregressive",
-                                 "generative.symmetric": False},
-            "cotmae_qc": {"objective": "generative", "data.context": "query",
-                          "generative.decoder": "autoregressive",
-                          "generative.symmetric": False},
-            "cotmae_original": {"objective": "generative",
-                                "data.context": "span-random:1,span-nearby:1,span-overlap:1",
-                                "generative.decoder": "masked",
-                                "generative.decoder_layers": 2,
-                                "generative.symmetric": True},
+            "cotmae_span_twin": {
+                "objective": "generative",
+                "data.context": "span-random",
+                "generative.decoder": "autoregressive",
+                "generative.symmetric": False,
+            },
+            "cotmae_qc": {
+                "objective": "generative",
+                "data.context": "query",
+                "generative.decoder": "autoregressive",
+                "generative.symmetric": False,
+            },
+            "cotmae_original": {
+                "objective": "generative",
+                "data.context": "span-random:1,span-nearby:1,span-overlap:1",
+                "generative.decoder": "masked",
+                "generative.decoder_layers": 2,
+                "generative.symmetric": True,
+            },
         }
         for name, overrides in runs.items():
             print(f"timing {name} ...", file=sys.stderr)
             results[name] = run_qcpt(name, overrides, files, args, folder)
         comparison = {}
         for precision in ("fp32", "bf16"):
-            print(f"timing contrastive only, qcpt vs sentence-transformers, {precision} ...",
-                  file=sys.stderr)
+            print(
+                f"timing contrastive only, qcpt vs sentence-transformers, {precision} ...",
+                file=sys.stderr,
+            )
             comparison[f"qcpt_{precision}"] = run_qcpt(
-                f"contrastive-{precision}", {**CONTRASTIVE_ONLY,
-                                             "training.precision": precision},
-                files, args, folder)
+                f"contrastive-{precision}",
+                {**CONTRASTIVE_ONLY, "training.precision": precision},
+                files,
+                args,
+                folder,
+            )
             comparison[f"sentence_transformers_{precision}"] = run_sentence_transformers(
-                pairs, args, folder, precision)
+                pairs, args, folder, precision
+            )
         results["contrastive_only"] = comparison
 
     def speedup(slow: dict, fast: dict) -> float:
         return round(slow["step_seconds_median"] / fast["step_seconds_median"], 2)
 
     results["speedup"] = {
-        "cocondenser_query_vs_span": speedup(results["cocondenser_span"],
-                                             results["cocondenser_qc"]),
+        "cocondenser_query_vs_span": speedup(
+            results["cocondenser_span"], results["cocondenser_qc"]
+        ),
         "cotmae_qc_vs_span_twin": speedup(results["cotmae_span_twin"], results["cotmae_qc"]),
-        "cotmae_qc_vs_original_cotmae": speedup(results["cotmae_original"],
-                                                results["cotmae_qc"]),
+        "cotmae_qc_vs_original_cotmae": speedup(results["cotmae_original"], results["cotmae_qc"]),
         "qcpt_vs_sentence_transformers_fp32": speedup(
-            comparison["sentence_transformers_fp32"], comparison["qcpt_fp32"]),
+            comparison["sentence_transformers_fp32"], comparison["qcpt_fp32"]
+        ),
         "qcpt_vs_sentence_transformers_bf16": speedup(
-            comparison["sentence_transformers_bf16"], comparison["qcpt_bf16"]),
+            comparison["sentence_transformers_bf16"], comparison["qcpt_bf16"]
+        ),
         "qcpt_bf16_vs_sentence_transformers_fp32_default": speedup(
-            comparison["sentence_transformers_fp32"], comparison["qcpt_bf16"]),
+            comparison["sentence_transformers_fp32"], comparison["qcpt_bf16"]
+        ),
     }
-    rows = [("coCondenser, span context", results["cocondenser_span"]),
-            ("coCondenser-qc, query context", results["cocondenser_qc"]),
-            ("CoT-MAE-qc span twin, span context (autoregressive decoder)",
-             results["cotmae_span_twin"]),
-            ("CoT-MAE-qc, query context (autoregressive decoder)", results["cotmae_qc"]),
-            ("CoT-MAE original, symmetric mixed spans (2-layer masked decoder)",
-             results["cotmae_original"]),
-            *((f"contrastive only, {name.replace('_', ' ')}", value)
-              for name, value in comparison.items())]
-    lines = [f"# Pre-training step time ({results['machine']['cpu']}, "
-             f"{results['machine']['torch_threads']} threads)", "",
-             f"all-MiniLM-L6-v2, batch {args.batch_size} pairs, passages <= 144 tokens, "
-             f"median of {args.steps} steps after {args.warmup} warm-up; pre-training "
-             f"objectives in {args.precision}.", "",
-             "| configuration | s / step | pairs / s |", "|---|---:|---:|"]
-    lines += [f"| {label} | {r['step_seconds_median']:.3f} | {r['pairs_per_second']:.1f} |"
-              for label, r in rows]
+    rows = [
+        ("coCondenser, span context", results["cocondenser_span"]),
+        ("coCondenser-qc, query context", results["cocondenser_qc"]),
+        (
+            "CoT-MAE-qc span twin, span context (autoregressive decoder)",
+            results["cotmae_span_twin"],
+        ),
+        ("CoT-MAE-qc, query context (autoregressive decoder)", results["cotmae_qc"]),
+        (
+            "CoT-MAE original, symmetric mixed spans (2-layer masked decoder)",
+            results["cotmae_original"],
+        ),
+        *(
+            (f"contrastive only, {name.replace('_', ' ')}", value)
+            for name, value in comparison.items()
+        ),
+    ]
+    lines = [
+        f"# Pre-training step time ({results['machine']['cpu']}, "
+        f"{results['machine']['torch_threads']} threads)",
+        "",
+        f"all-MiniLM-L6-v2, batch {args.batch_size} pairs, passages <= 144 tokens, "
+        f"median of {args.steps} steps after {args.warmup} warm-up; pre-training "
+        f"objectives in {args.precision}.",
+        "",
+        "| configuration | s / step | pairs / s |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {label} | {r['step_seconds_median']:.3f} | {r['pairs_per_second']:.1f} |"
+        for label, r in rows
+    ]
     lines += ["", "| speed-up | ratio |", "|---|---:|"]
-    lines += [f"| {name.replace('_', ' ')} | {value:.2f}x |"
-              for name, value in results["speedup"].items()]
+    lines += [
+        f"| {name.replace('_', ' ')} | {value:.2f}x |" for name, value in results["speedup"].items()
+    ]
     lines += ["", f"Command: `{results['command']}`"]
     save_results("pretrain_throughput", results, "\n".join(lines))
     print("\n".join(lines))

@@ -28,14 +28,19 @@ from collections import defaultdict
 from pathlib import Path
 
 LAYERS = {
-    "errors": (0, "foundation"), "utils": (0, "foundation"), "__init__": (0, "foundation"),
+    "errors": (0, "foundation"),
+    "utils": (0, "foundation"),
+    "__init__": (0, "foundation"),
     "data": (1, "data"),
     "encoder": (2, "encoder"),
     "evaluation": (3, "evaluation"),
     "retrieval": (4, "retrieval"),
-    "querygen": (5, "stages"), "pretrain": (5, "stages"), "finetune": (5, "stages"),
+    "querygen": (5, "stages"),
+    "pretrain": (5, "stages"),
+    "finetune": (5, "stages"),
     "pipeline": (6, "pipeline"),
-    "cli": (7, "cli"), "__main__": (7, "cli"),
+    "cli": (7, "cli"),
+    "__main__": (7, "cli"),
 }
 STAGES = {"querygen", "pretrain", "finetune"}
 
@@ -67,7 +72,7 @@ def imports_of(path: Path, module: str) -> list[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -92,18 +97,23 @@ def check(src: Path) -> tuple[list[str], dict[str, set[str]]]:
             if other not in LAYERS:
                 violations.append(f"{path}:{line}: imports {target}, which has no layer")
             elif LAYERS[other][0] > LAYERS[own][0]:
-                violations.append(f"{path}:{line}: {LAYERS[own][1]} ({own}) imports the higher "
-                                  f"layer {LAYERS[other][1]} ({target})")
+                violations.append(
+                    f"{path}:{line}: {LAYERS[own][1]} ({own}) imports the higher "
+                    f"layer {LAYERS[other][1]} ({target})"
+                )
             elif own in STAGES and other in STAGES:
-                violations.append(f"{path}:{line}: stage {own} imports stage {other} "
-                                  f"({target}); stages talk through files")
+                violations.append(
+                    f"{path}:{line}: stage {own} imports stage {other} "
+                    f"({target}); stages talk through files"
+                )
     return violations, edges
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "src" / "qcpt")
+    parser.add_argument(
+        "--src", type=Path, default=Path(__file__).resolve().parents[1] / "src" / "qcpt"
+    )
     args = parser.parse_args()
     violations, edges = check(args.src)
     print("| layer | packages | imports |\n|---:|---|---|")

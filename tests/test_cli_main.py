@@ -20,9 +20,14 @@ CASES = [
 
 
 def qcpt(args, tmp_path, **env):
-    return subprocess.run([sys.executable, "-m", "qcpt", *args], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **env})
+    return subprocess.run(
+        [sys.executable, "-m", "qcpt", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+    )
 
 
 @pytest.mark.parametrize(("args", "expected"), CASES, ids=[" ".join(c[0]) for c in CASES])
@@ -50,8 +55,10 @@ def test_output_path_problems_are_one_line(tmp_path):
     for args, expected in (
         (["evaluate", inputs / "q.tsv", inputs / "r.trec", "-o", inputs], "is a folder"),
         (["evaluate", inputs / "q.tsv", inputs], "Is a directory"),
-        (["evaluate", inputs / "q.tsv", inputs / "r.trec", "-o", inputs / "q.tsv" / "m.json"],
-         "q.tsv"),
+        (
+            ["evaluate", inputs / "q.tsv", inputs / "r.trec", "-o", inputs / "q.tsv" / "m.json"],
+            "q.tsv",
+        ),
     ):
         result = qcpt([str(a) for a in args], work)
         lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -38,13 +38,23 @@ DEEPSPEED_RECIPES = [
     (PretrainConfig, "pretrain-cotmae-msmarco-gpu.yaml"),
     (FinetuneConfig, "finetune-msmarco-gpu.yaml"),
 ]
-GRADCACHE_RECIPES = ["pretrain-cocondenser-qc-msmarco-gpu.yaml",
-                     "pretrain-cocondenser-msmarco-gpu.yaml"]
-QCPT_COMMAND = ["-m", "qcpt", "pretrain", "-c", "configs/pretrain-cotmae-qc-msmarco-gpu.yaml",
-                "-o", "outputs/pretrain-cotmae-qc"]
+GRADCACHE_RECIPES = [
+    "pretrain-cocondenser-qc-msmarco-gpu.yaml",
+    "pretrain-cocondenser-msmarco-gpu.yaml",
+]
+QCPT_COMMAND = [
+    "-m",
+    "qcpt",
+    "pretrain",
+    "-c",
+    "configs/pretrain-cotmae-qc-msmarco-gpu.yaml",
+    "-o",
+    "outputs/pretrain-cotmae-qc",
+]
 
 
 # -- accelerate ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", [SINGLE_NODE, MULTI_NODE], ids=lambda p: p.name)
 def test_accelerate_configs_load_with_accelerates_classes(path):
@@ -66,7 +76,8 @@ def _launch(config: Path, *options: str):
     from accelerate.utils.launch import prepare_multi_gpu_env
 
     args = launch_command_parser().parse_args(
-        ["--config_file", str(config), *options, *QCPT_COMMAND])
+        ["--config_file", str(config), *options, *QCPT_COMMAND]
+    )
     args, _, _ = _validate_launch_command(args)
     return args, prepare_multi_gpu_env(args)
 
@@ -92,11 +103,13 @@ def test_multinode_config_takes_each_machines_rank_and_the_main_address():
 
 # -- DeepSpeed -----------------------------------------------------------------------------
 
+
 def _auto_keys(node, prefix: str = "") -> list[str]:
     """Dotted keys whose value is ``"auto"``."""
     if isinstance(node, dict):
-        return [key for name, value in node.items()
-                for key in _auto_keys(value, f"{prefix}{name}.")]
+        return [
+            key for name, value in node.items() for key in _auto_keys(value, f"{prefix}{name}.")
+        ]
     return [prefix.rstrip(".")] if node == "auto" else []
 
 
@@ -112,8 +125,13 @@ def _trainer_deepspeed_config(config: dict):
         return HfTrainerDeepSpeedConfig(config)
     from accelerate.utils.deepspeed import HfDeepSpeedConfig
 
-    fill = ("is_auto", "fill_match", "fill_only", "trainer_config_process",
-            "trainer_config_finalize")
+    fill = (
+        "is_auto",
+        "fill_match",
+        "fill_only",
+        "trainer_config_process",
+        "trainer_config_finalize",
+    )
     methods = {name: HfTrainerDeepSpeedConfig.__dict__[name] for name in fill}
     filler = type("TrainerDeepSpeedConfig", (HfDeepSpeedConfig,), methods)(config)
     filler.mismatches = []
@@ -130,8 +148,13 @@ def test_zero2_config_is_stage_2_without_offload():
     # the Trainer's AdamW and the recipe's linear warm-up/decay run as without DeepSpeed
     assert "optimizer" not in config and "scheduler" not in config
     assert set(_auto_keys(config)) == {
-        "train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
-        "gradient_clipping", "bf16.enabled", "fp16.enabled"}
+        "train_batch_size",
+        "train_micro_batch_size_per_gpu",
+        "gradient_accumulation_steps",
+        "gradient_clipping",
+        "bf16.enabled",
+        "fp16.enabled",
+    }
 
 
 def _trained_module(recipe, tiny_bert_dir):
@@ -148,7 +171,8 @@ def _trained_module(recipe, tiny_bert_dir):
 
 @pytest.mark.parametrize(("recipe_class", "name"), DEEPSPEED_RECIPES, ids=lambda v: str(v))
 def test_every_auto_value_is_filled_from_the_recipes_training_arguments(
-        recipe_class, name, tmp_path, tiny_bert_dir):
+    recipe_class, name, tmp_path, tiny_bert_dir
+):
     recipe = recipe_class.from_yaml(CONFIGS / name)
     args = training_arguments(recipe.training, tmp_path)  # the stage's own, without DeepSpeed
     filler = _trainer_deepspeed_config(json.loads(ZERO2.read_text()))
@@ -161,8 +185,9 @@ def test_every_auto_value_is_filled_from_the_recipes_training_arguments(
     assert _auto_keys(filled) == []
     assert filled["train_micro_batch_size_per_gpu"] == training.batch_size
     assert filled["gradient_accumulation_steps"] == training.gradient_accumulation_steps
-    assert filled["train_batch_size"] == (training.batch_size
-                                          * training.gradient_accumulation_steps * args.world_size)
+    assert filled["train_batch_size"] == (
+        training.batch_size * training.gradient_accumulation_steps * args.world_size
+    )
     assert filled["gradient_clipping"] == training.max_grad_norm
     assert training.precision == "bf16" and filled["bf16"]["enabled"] is True
     assert filled["fp16"]["enabled"] is False
@@ -170,16 +195,21 @@ def test_every_auto_value_is_filled_from_the_recipes_training_arguments(
 
 # -- the training.deepspeed option ---------------------------------------------------------
 
+
 class _Captured(Exception):
     """Stops a command at the stage call, carrying the recipe the stage was given."""
 
 
-@pytest.mark.parametrize(("command", "stage", "name"), [
-    ("pretrain", "qcpt.pretrain.training.pretrain", "pretrain-cotmae-qc-msmarco-gpu.yaml"),
-    ("finetune", "qcpt.finetune.pipeline.run_finetune", "finetune-msmarco-gpu.yaml"),
-])
+@pytest.mark.parametrize(
+    ("command", "stage", "name"),
+    [
+        ("pretrain", "qcpt.pretrain.training.pretrain", "pretrain-cotmae-qc-msmarco-gpu.yaml"),
+        ("finetune", "qcpt.finetune.pipeline.run_finetune", "finetune-msmarco-gpu.yaml"),
+    ],
+)
 def test_deepspeed_option_reaches_the_training_arguments(
-        app, monkeypatch, tmp_path, command, stage, name):
+    app, monkeypatch, tmp_path, command, stage, name
+):
     def stage_call(recipe, *args, **kwargs):
         raise _Captured(recipe)
 
@@ -187,8 +217,9 @@ def test_deepspeed_option_reaches_the_training_arguments(
     monkeypatch.setattr(stage, stage_call)
     monkeypatch.setattr(training_module, "deepspeed_installed", lambda: True)
     monkeypatch.setattr("transformers.TrainingArguments", lambda **kw: recorded.update(kw))
-    result = CliRunner().invoke(app, [command, "-c", str(CONFIGS / name), "-o", str(tmp_path),
-                                      "--deepspeed", str(ZERO2)])
+    result = CliRunner().invoke(
+        app, [command, "-c", str(CONFIGS / name), "-o", str(tmp_path), "--deepspeed", str(ZERO2)]
+    )
     assert isinstance(result.exception, _Captured), result.output
     recipe = result.exception.args[0]
     assert recipe.training.deepspeed == str(ZERO2)
@@ -201,8 +232,11 @@ def test_deepspeed_option_reaches_the_training_arguments(
 def test_bad_deepspeed_files_are_one_line_naming_the_option(tmp_path):
     recipe = CONFIGS / "pretrain-cotmae-qc-msmarco-gpu.yaml"
     missing = tmp_path / "missing.json"
-    with pytest.raises(QcptError, match=r"bad pre-training config: training\.deepspeed: no such "
-                       rf"DeepSpeed config file: {re.escape(str(missing))}$"):
+    with pytest.raises(
+        QcptError,
+        match=r"bad pre-training config: training\.deepspeed: no such "
+        rf"DeepSpeed config file: {re.escape(str(missing))}$",
+    ):
         PretrainConfig.from_yaml(recipe, {"training.deepspeed": str(missing)})
     broken = tmp_path / "broken.json"
     broken.write_text('{\n  "train_batch_size": auto\n}\n')
@@ -211,20 +245,33 @@ def test_bad_deepspeed_files_are_one_line_naming_the_option(tmp_path):
     listed = tmp_path / "list.json"
     listed.write_text("[]")
     with pytest.raises(QcptError, match=r"training\.deepspeed: .* is a JSON object"):
-        FinetuneConfig.from_yaml(CONFIGS / "finetune-msmarco-gpu.yaml",
-                                 {"training.deepspeed": str(listed)})
+        FinetuneConfig.from_yaml(
+            CONFIGS / "finetune-msmarco-gpu.yaml", {"training.deepspeed": str(listed)}
+        )
 
 
 def test_deepspeed_without_the_package_fails_at_the_start_naming_the_option(
-        app, tmp_path, monkeypatch):
+    app, tmp_path, monkeypatch
+):
     monkeypatch.setattr(training_module, "deepspeed_installed", lambda: False)
     output = tmp_path / "run"
-    result = CliRunner().invoke(app, ["finetune", "-c", str(CONFIGS / "finetune-msmarco-gpu.yaml"),
-                                      "-o", str(output), "--deepspeed", str(ZERO2)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "finetune",
+            "-c",
+            str(CONFIGS / "finetune-msmarco-gpu.yaml"),
+            "-o",
+            str(output),
+            "--deepspeed",
+            str(ZERO2),
+        ],
+    )
     assert isinstance(result.exception, QcptError)
     assert str(result.exception).endswith(
         "bad fine-tuning config: training.deepspeed: needs the deepspeed package, which is not "
-        "installed: pip install deepspeed (on a machine with CUDA)")
+        "installed: pip install deepspeed (on a machine with CUDA)"
+    )
     assert not output.exists()  # nothing that would block the rerun without --deepspeed
 
 
@@ -232,6 +279,9 @@ def test_deepspeed_without_the_package_fails_at_the_start_naming_the_option(
 def test_gradcache_recipes_refuse_deepspeed(name, monkeypatch):
     monkeypatch.setattr(training_module, "deepspeed_installed", lambda: True)
     assert PretrainConfig.from_yaml(CONFIGS / name).contrastive.chunk_size
-    with pytest.raises(QcptError, match=r"contrastive\.chunk_size \(GradCache\) and "
-                       r"training\.deepspeed do not go together"):
+    with pytest.raises(
+        QcptError,
+        match=r"contrastive\.chunk_size \(GradCache\) and "
+        r"training\.deepspeed do not go together",
+    ):
         PretrainConfig.from_yaml(CONFIGS / name, {"training.deepspeed": str(ZERO2)})

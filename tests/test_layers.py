@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_checker():
-    spec = importlib.util.spec_from_file_location("check_layers",
-                                                  ROOT / "scripts" / "check_layers.py")
+    spec = importlib.util.spec_from_file_location(
+        "check_layers", ROOT / "scripts" / "check_layers.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -28,12 +29,16 @@ def test_violations_are_found_with_file_and_line(tmp_path):
         (package / folder / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
     (package / "pretrain" / "dataset.py").write_text(
-        "import json\n\n\ndef load():\n    from qcpt.querygen.writer import read_queries\n")
+        "import json\n\n\ndef load():\n    from qcpt.querygen.writer import read_queries\n"
+    )
     (package / "utils" / "cli.py").write_text("from ..pipeline import run\n")
     (package / "data" / "ok.py").write_text("from qcpt.utils import io\nfrom . import x\n")
     violations, _ = load_checker().check(package)
     assert len(violations) == 2
-    assert any("pretrain/dataset.py:5: stage pretrain imports stage querygen" in v
-               for v in violations)
-    assert any("utils/cli.py:1: foundation (utils) imports the higher layer pipeline" in v
-               for v in violations)
+    assert any(
+        "pretrain/dataset.py:5: stage pretrain imports stage querygen" in v for v in violations
+    )
+    assert any(
+        "utils/cli.py:1: foundation (utils) imports the higher layer pipeline" in v
+        for v in violations
+    )

@@ -46,15 +46,18 @@ def test_tsv_collection_with_title_column(write_file):
 
 
 def test_msmarco_documents_tsv_keeps_title_and_body(write_file, raises_format_error):
-    path = write_file("msmarco-docs.tsv", "D1\thttp://a.example/x\tA title\tthe body text\n"
-                      "D2\thttp://b.example/y\t\tno title here\n")
+    path = write_file(
+        "msmarco-docs.tsv",
+        "D1\thttp://a.example/x\tA title\tthe body text\nD2\thttp://b.example/y\t\tno title here\n",
+    )
     assert load_corpus(path) == {
         "D1": Document(id="D1", text="the body text", title="A title"),
         "D2": Document(id="D2", text="no title here"),
     }
     bad = write_file("docs.tsv", "D1\tu\tt\tbody\nD2\tu\tbody\n")
-    with raises_format_error(bad, 2, "4 tab-separated columns (docid, url, title, body) like "
-                                     "the first line, got 3"):
+    with raises_format_error(
+        bad, 2, "4 tab-separated columns (docid, url, title, body) like the first line, got 3"
+    ):
         load_corpus(bad)
 
 
@@ -171,8 +174,9 @@ def test_tsv_wrong_column_count(write_file, raises_format_error):
 
 def test_tsv_without_tabs(write_file, raises_format_error):
     path = write_file("collection.tsv", "0 first passage\n")
-    with raises_format_error(path, 1, "3 (pid, title, text) or 4 (docid, url, title, body), "
-                                      "got 1 column(s)"):
+    with raises_format_error(
+        path, 1, "3 (pid, title, text) or 4 (docid, url, title, body), got 1 column(s)"
+    ):
         load_corpus(path)
 
 

@@ -6,8 +6,11 @@ from qcpt.data import Passage, sample_whole_documents
 
 
 def passages() -> list[Passage]:
-    return [Passage(f"d{d}-{p}", f"text {d} {p}", doc_id=f"d{d}")
-            for d in range(10) for p in range(1 + d % 3)]
+    return [
+        Passage(f"d{d}-{p}", f"text {d} {p}", doc_id=f"d{d}")
+        for d in range(10)
+        for p in range(1 + d % 3)
+    ]
 
 
 def test_sample_keeps_whole_documents_in_order_and_reaches_the_target():
@@ -23,8 +26,9 @@ def test_sample_keeps_whole_documents_in_order_and_reaches_the_target():
 def test_sample_is_seeded_and_none_means_everything():
     every = passages()
     assert sample_whole_documents(every, 7, 3) == sample_whole_documents(every, 7, 3)
-    assert {p.doc_id for p in sample_whole_documents(every, 7, 3)} != \
-        {p.doc_id for p in sample_whole_documents(every, 7, 4)}
+    assert {p.doc_id for p in sample_whole_documents(every, 7, 3)} != {
+        p.doc_id for p in sample_whole_documents(every, 7, 4)
+    }
     assert sample_whole_documents(every, None, 3) == every
     assert sample_whole_documents(every, 100, 3) == every
 
@@ -35,8 +39,15 @@ def test_usable_queries_drop_blank_queries_and_passages_left_without(tmp_path):
     from qcpt.data import read_usable_queries
 
     path = tmp_path / "queries.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in [
-        {"_id": "p1", "queries": ["a query", "  ", "another"]},
-        {"_id": "p2", "queries": ["", " "]},
-        {"_id": "p3", "queries": []}]) + "\n")
+    path.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"_id": "p1", "queries": ["a query", "  ", "another"]},
+                {"_id": "p2", "queries": ["", " "]},
+                {"_id": "p3", "queries": []},
+            ]
+        )
+        + "\n"
+    )
     assert read_usable_queries(path) == {"p1": ["a query", "another"]}

@@ -28,31 +28,48 @@ from qcpt.evaluation.runs import read_run
 from qcpt.finetune.groups import read_groups
 
 # every example writes the one file of its test anew, so the function-scoped tmp_path is safe
-PROPERTY = settings(max_examples=25, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # the keys the readers look for, so that JSON objects reach past the first checks
-KEYS = ["_id", "text", "title", "doc_id", "queries", "query", "query_id", "positive_passages",
-        "negative_passages", "pos", "neg", "docid", "id"]
-JSON_SCALARS = (st.none() | st.booleans() | st.integers() | st.floats()
-                | st.text(max_size=12))
+KEYS = [
+    "_id",
+    "text",
+    "title",
+    "doc_id",
+    "queries",
+    "query",
+    "query_id",
+    "positive_passages",
+    "negative_passages",
+    "pos",
+    "neg",
+    "docid",
+    "id",
+]
+JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
-    lambda children: (st.lists(children, max_size=4)
-                      | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), children,
-                                        max_size=5)),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), children, max_size=5)
+    ),
     max_leaves=16,
 )
 # one line per value, as a JSON Lines file holds them (NaN and Infinity as Python writes them)
 JSON_LINES = st.lists(JSON_VALUES, max_size=6).map(
-    lambda values: "".join(json.dumps(value) + "\n" for value in values).encode())
+    lambda values: "".join(json.dumps(value) + "\n" for value in values).encode()
+)
 # columns of short words, separated by tabs or spaces, and blank lines
-FIELD = st.text(alphabet=st.sampled_from("ab1 0-.\u00e9\u2028\r\x00") | st.characters(),
-                max_size=6)
+FIELD = st.text(alphabet=st.sampled_from("ab1 0-.\u00e9\u2028\r\x00") | st.characters(), max_size=6)
 TEXT_LINES = st.lists(
     st.lists(FIELD, max_size=7).flatmap(
-        lambda fields: st.sampled_from(["\t", " ", "  "]).map(lambda sep: sep.join(fields))),
+        lambda fields: st.sampled_from(["\t", " ", "  "]).map(lambda sep: sep.join(fields))
+    ),
     max_size=6,
 ).map(lambda lines: "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass"))
 RAW_BYTES = st.binary(max_size=400)

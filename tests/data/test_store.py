@@ -65,8 +65,16 @@ def write_jsonl(path, records):
 
 
 def test_passage_table_equals_the_list_reader(tmp_path):
-    records = [{"_id": f"d{d}-{p}", "doc_id": f"d{d}", "title": f"T{d}" if d else "",
-                "text": f"text ✓ {d} {p}"} for d in range(3) for p in range(2)]
+    records = [
+        {
+            "_id": f"d{d}-{p}",
+            "doc_id": f"d{d}",
+            "title": f"T{d}" if d else "",
+            "text": f"text ✓ {d} {p}",
+        }
+        for d in range(3)
+        for p in range(2)
+    ]
     records.append({"_id": "solo", "text": "own document"})
     path = write_jsonl(tmp_path / "passages.jsonl", records)
     table = load_passage_table(path)
@@ -81,9 +89,10 @@ def test_passage_table_equals_the_list_reader(tmp_path):
 
 
 def test_passage_table_names_the_duplicate_and_its_lines(tmp_path):
-    path = write_jsonl(tmp_path / "dup.jsonl", [{"_id": "a", "text": "x"},
-                                                {"_id": "b", "text": "y"},
-                                                {"_id": "a", "text": "z"}])
+    path = write_jsonl(
+        tmp_path / "dup.jsonl",
+        [{"_id": "a", "text": "x"}, {"_id": "b", "text": "y"}, {"_id": "a", "text": "z"}],
+    )
     with pytest.raises(DataFormatError, match=r":3: duplicate id 'a' \(first on line 1\)"):
         load_passage_table(path)
     bad = tmp_path / "bad.jsonl"
@@ -93,18 +102,23 @@ def test_passage_table_names_the_duplicate_and_its_lines(tmp_path):
 
 
 def test_query_table_joins_passages_by_id(tmp_path):
-    path = write_jsonl(tmp_path / "queries.jsonl", [
-        {"_id": "p2", "queries": ["q2a", "  ", "q2b"]},
-        {"_id": "p0", "queries": ["q0"]},
-        {"_id": "blank", "queries": [" "]}])
+    path = write_jsonl(
+        tmp_path / "queries.jsonl",
+        [
+            {"_id": "p2", "queries": ["q2a", "  ", "q2b"]},
+            {"_id": "p0", "queries": ["q0"]},
+            {"_id": "blank", "queries": [" "]},
+        ],
+    )
     table = load_query_table(path)
     rows = table.rows_of(string_keys(["p0", "p1", "p2", "blank"]))
     assert rows.tolist() == [1, -1, 0, 2]
     assert [table.queries[r] for r in rows if r >= 0] == [["q0"], ["q2a", "q2b"], []]
     usable = read_usable_queries(path)
     assert usable == {"p2": ["q2a", "q2b"], "p0": ["q0"]}
-    duplicated = write_jsonl(tmp_path / "dup.jsonl", [{"_id": "p", "queries": []},
-                                                      {"_id": "p", "queries": []}])
+    duplicated = write_jsonl(
+        tmp_path / "dup.jsonl", [{"_id": "p", "queries": []}, {"_id": "p", "queries": []}]
+    )
     with pytest.raises(DataFormatError, match=r":2: duplicate id 'p' \(first on line 1\)"):
         load_query_table(duplicated)
     empty = tmp_path / "none.jsonl"

@@ -10,13 +10,19 @@ from qcpt.pretrain.config import ModelConfig
 from qcpt.retrieval import EncoderSettings
 
 
-@pytest.mark.parametrize(("spec", "defaults", "expected"), [
-    ({}, {}, ("cls", False)),                                         # the paper's
-    ({}, {"pooling": "mean", "normalize": True}, ("mean", True)),     # the checkpoint's own
-    ({"pooling": "cls", "normalize": False}, {"pooling": "mean", "normalize": True},
-     ("cls", False)),                                                 # the recipe's wins
-    ({"normalize": False}, {"normalize": True}, ("cls", False)),      # False is a setting
-])
+@pytest.mark.parametrize(
+    ("spec", "defaults", "expected"),
+    [
+        ({}, {}, ("cls", False)),  # the paper's
+        ({}, {"pooling": "mean", "normalize": True}, ("mean", True)),  # the checkpoint's own
+        (
+            {"pooling": "cls", "normalize": False},
+            {"pooling": "mean", "normalize": True},
+            ("cls", False),
+        ),  # the recipe's wins
+        ({"normalize": False}, {"normalize": True}, ("cls", False)),  # False is a setting
+    ],
+)
 def test_unset_settings_fall_back_to_the_checkpoint_then_the_paper(spec, defaults, expected):
     for section in (EncoderSpec, EncoderConfig, ModelConfig, EncoderSettings):
         assert section(**spec).vector_settings(defaults) == expected, section

@@ -24,9 +24,16 @@ def make_model():
     from qcpt.finetune.model import BiEncoder
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=16,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=30,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return BiEncoder(BertModel(config), pooling="mean")
 
 
@@ -69,8 +76,7 @@ def main(output_dir: str) -> None:
     model = torch.nn.parallel.DistributedDataParallel(make_model())
     queries, passages = make_batch(WORLD * QUERIES_PER_RANK)
     query_rows, passage_rows = rank_rows(rank)
-    query_vectors, passage_vectors = model(take(queries, query_rows),
-                                           take(passages, passage_rows))
+    query_vectors, passage_vectors = model(take(queries, query_rows), take(passages, passage_rows))
     loss = global_contrastive_loss(query_vectors, passage_vectors, GROUP_SIZE, TEMPERATURE)
     loss.backward()
     grads = {n: p.grad.clone() for n, p in model.module.named_parameters() if p.grad is not None}

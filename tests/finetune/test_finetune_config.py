@@ -23,8 +23,9 @@ def test_defaults_are_the_paper_recipe():
 def test_yaml_with_dotted_overrides(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("dataset: scifact\ntraining:\n  group_size: 8\n  learning_rate: 1.0e-5\n")
-    config = FinetuneConfig.from_yaml(path, {"training.max_steps": 5, "training.epochs": None,
-                                             "encoder.model": "m"})
+    config = FinetuneConfig.from_yaml(
+        path, {"training.max_steps": 5, "training.epochs": None, "encoder.model": "m"}
+    )
     assert config.training.group_size == 8 and config.training.max_steps == 5
     assert config.training.epochs == 3.0 and config.encoder.model == "m"
     assert FinetuneConfig.from_yaml(None, {"dataset": "x"}).dataset == "x"
@@ -33,13 +34,16 @@ def test_yaml_with_dotted_overrides(tmp_path):
     assert FinetuneConfig.from_yaml(path) == config
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("training:\n  group_size: 8\n", "dataset: Field required"),
-    ("dataset: x\ntraining:\n  grup_size: 8\n", "training.grup_size"),
-    ("dataset: x\nstages: 3\n", "stages"),
-    ("- a list\n", "mapping"),
-    ("dataset: [unclosed\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("training:\n  group_size: 8\n", "dataset: Field required"),
+        ("dataset: x\ntraining:\n  grup_size: 8\n", "training.grup_size"),
+        ("dataset: x\nstages: 3\n", "stages"),
+        ("- a list\n", "mapping"),
+        ("dataset: [unclosed\n", "not valid YAML"),
+    ],
+)
 def test_bad_configs_are_one_line_errors(tmp_path, text, problem):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

@@ -14,10 +14,18 @@ from qcpt.finetune.groups import Passage, TrainingGroup, write_groups
 @pytest.fixture()
 def groups_file(tmp_path):
     groups = [
-        TrainingGroup("q0", "cells protein", [Passage("d0", "cells protein gene", "cells")],
-                      [Passage(f"n{i}", f"negative {i}") for i in range(5)]),
-        TrainingGroup("q1", "risk", [Passage("d1", "risk brain"), Passage("d2", "blood")],
-                      [Passage("n9", "only negative")]),
+        TrainingGroup(
+            "q0",
+            "cells protein",
+            [Passage("d0", "cells protein gene", "cells")],
+            [Passage(f"n{i}", f"negative {i}") for i in range(5)],
+        ),
+        TrainingGroup(
+            "q1",
+            "risk",
+            [Passage("d1", "risk brain"), Passage("d2", "blood")],
+            [Passage("n9", "only negative")],
+        ),
         TrainingGroup("q2", "no negatives", [Passage("d3", "mice")]),
     ]
     path = tmp_path / "groups.jsonl"
@@ -67,10 +75,12 @@ def test_no_usable_group_is_an_error(tmp_path):
 def test_collator_pads_each_side_to_its_longest(tiny_bert_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     collate = GroupCollator(tokenizer, query_max_length=4, passage_max_length=6)
-    batch = collate([
-        {"query": "cells", "passages": ["cells protein", "gene"]},
-        {"query": "risk brain blood study cancer", "passages": ["a b c d e f g h", "dna"]},
-    ])
+    batch = collate(
+        [
+            {"query": "cells", "passages": ["cells protein", "gene"]},
+            {"query": "risk brain blood study cancer", "passages": ["a b c d e f g h", "dna"]},
+        ]
+    )
     assert batch["query"]["input_ids"].shape == (2, 4)  # truncated to 4 with [CLS]/[SEP]
     assert batch["passages"]["input_ids"].shape == (4, 6)
     assert batch["query"]["attention_mask"][0].tolist() == [1, 1, 1, 0]

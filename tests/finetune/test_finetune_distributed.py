@@ -34,8 +34,16 @@ WORKER = Path(__file__).with_name("distributed_worker.py")
 
 def test_two_process_loss_and_gradients_equal_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", str(WORLD), str(WORKER), str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(WORLD),
+        str(WORKER),
+        str(tmp_path),
+    ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-3000:]
     results = [torch.load(tmp_path / f"rank{r}.pt") for r in range(WORLD)]
@@ -47,7 +55,8 @@ def test_two_process_loss_and_gradients_equal_one_process(tmp_path):
     model = make_model()
     query_vectors, passage_vectors = model(
         take(queries, order),
-        take(passages, [q * GROUP_SIZE + j for q in order for j in range(GROUP_SIZE)]))
+        take(passages, [q * GROUP_SIZE + j for q in order for j in range(GROUP_SIZE)]),
+    )
     loss = global_contrastive_loss(query_vectors, passage_vectors, GROUP_SIZE, TEMPERATURE)
     loss.backward()
 

@@ -29,8 +29,14 @@ RUN = {q: {f"d{i}": 100.0 - i for i in range(20)} for q in QUERIES}
 
 
 def test_round_trip(tmp_path):
-    groups = [TrainingGroup("q1", "a query", [Passage("d1", "pos text", "Title")],
-                            [Passage("d2", "neg text"), Passage("d3", "other", "T3")])]
+    groups = [
+        TrainingGroup(
+            "q1",
+            "a query",
+            [Passage("d1", "pos text", "Title")],
+            [Passage("d2", "neg text"), Passage("d3", "other", "T3")],
+        )
+    ]
     path = tmp_path / "groups.jsonl"
     assert write_groups(groups, path) == 1
     assert list(read_groups(path)) == groups
@@ -41,24 +47,28 @@ def test_round_trip(tmp_path):
 
 def test_flag_embedding_lines_are_read(tmp_path):
     path = tmp_path / "fe.jsonl"
-    path.write_text(json.dumps({"query": "q", "pos": ["p1"], "neg": ["n1", "n2"],
-                                "pos_scores": [1.0]}) + "\n\n")
+    path.write_text(
+        json.dumps({"query": "q", "pos": ["p1"], "neg": ["n1", "n2"], "pos_scores": [1.0]}) + "\n\n"
+    )
     [group] = read_groups(path)
     assert group.query == "q" and group.query_id == "1"
     assert group.positives == [Passage("", "p1")]
     assert [p.text for p in group.negatives] == ["n1", "n2"]
 
 
-@pytest.mark.parametrize(("line", "problem"), [
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"pos": ["p"]}', "missing or empty 'query'"),
-    ('{"query": "q", "neg": ["n"]}', "no positives"),
-    ('{"query": "q", "pos": []}', "at least one positive"),
-    ('{"query": "q", "positive_passages": [{"docid": "d1"}]}', "has no text"),
-    ('{"query": "q", "pos": ["p"], "neg": "n"}', "'neg' must be a list"),
-    ('{"query": "q", "pos": [3]}', "holds a int"),
-])
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"pos": ["p"]}', "missing or empty 'query'"),
+        ('{"query": "q", "neg": ["n"]}', "no positives"),
+        ('{"query": "q", "pos": []}', "at least one positive"),
+        ('{"query": "q", "positive_passages": [{"docid": "d1"}]}', "has no text"),
+        ('{"query": "q", "pos": ["p"], "neg": "n"}', "'neg' must be a list"),
+        ('{"query": "q", "pos": [3]}', "holds a int"),
+    ],
+)
 def test_bad_lines_name_file_and_line(tmp_path, line, problem):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"query": "ok", "pos": ["p"]}\n' + line + "\n")
@@ -68,8 +78,9 @@ def test_bad_lines_name_file_and_line(tmp_path, line, problem):
 
 
 def test_negatives_never_contain_a_positive():
-    groups = groups_from_run(RUN, QUERIES, QRELS, CORPUS,
-                             NegativesConfig(depth=20, negatives=100, seed=1))
+    groups = groups_from_run(
+        RUN, QUERIES, QRELS, CORPUS, NegativesConfig(depth=20, negatives=100, seed=1)
+    )
     by_query = {g.query_id: g for g in groups}
     assert {p.docid for p in by_query["q1"].positives} == {"d0", "d1"}
     for group in groups:
@@ -86,8 +97,9 @@ def test_sampling_is_seeded_depth_and_skip_top_cut_the_ranking():
     first = groups_from_run(RUN, QUERIES, QRELS, CORPUS, settings)
     again = groups_from_run(RUN, dict(reversed(QUERIES.items())), QRELS, CORPUS, settings)
     assert {g.query_id: g for g in first} == {g.query_id: g for g in again}
-    other_seed = groups_from_run(RUN, QUERIES, QRELS, CORPUS,
-                                 settings.model_copy(update={"seed": 8}))
+    other_seed = groups_from_run(
+        RUN, QUERIES, QRELS, CORPUS, settings.model_copy(update={"seed": 8})
+    )
     assert [g.negatives for g in first] != [g.negatives for g in other_seed]
     for group in first:
         ranks = [int(p.docid[1:]) for p in group.negatives]
@@ -105,8 +117,9 @@ def test_queries_without_positive_or_negative_get_no_group(caplog):
 
 def test_bm25_groups_on_a_beir_folder(tiny_beir):
     dataset = resolve_dataset(tiny_beir)
-    groups, run = bm25_groups(dataset, "train", NegativesConfig(depth=6, negatives=3),
-                              show_progress=False)
+    groups, run = bm25_groups(
+        dataset, "train", NegativesConfig(depth=6, negatives=3), show_progress=False
+    )
     assert len(groups) == 8 and set(run) == {f"q{i}" for i in range(8)}
     assert {p.docid for p in groups[1].positives} == {"d0", "d1"}
     for group in groups:
@@ -118,8 +131,9 @@ def test_mined_negatives_never_contain_a_positive(tiny_beir, tiny_bert_dir, tmp_
     dataset = resolve_dataset(tiny_beir)
     encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), batch_size=16))
     settings = NegativesConfig(depth=12, negatives=12, seed=3)
-    groups, run = mine_groups(encoder, dataset, "train", settings, tmp_path / "emb",
-                              show_progress=False)
+    groups, run = mine_groups(
+        encoder, dataset, "train", settings, tmp_path / "emb", show_progress=False
+    )
     assert len(groups) == 8 and all(len(run[q]) == 12 for q in run)
     qrels = dataset.qrels("train")
     for group in groups:
@@ -127,8 +141,9 @@ def test_mined_negatives_never_contain_a_positive(tiny_beir, tiny_bert_dir, tmp_
         negatives = [p.docid for p in group.negatives]
         assert not positives & set(negatives)
         assert len(negatives) == 12 - len(positives)
-    again, _ = mine_groups(encoder, dataset, "train", settings, tmp_path / "emb",
-                           show_progress=False)
+    again, _ = mine_groups(
+        encoder, dataset, "train", settings, tmp_path / "emb", show_progress=False
+    )
     assert again == groups
 
 

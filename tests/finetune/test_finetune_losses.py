@@ -20,7 +20,7 @@ def hand_computed_loss() -> float:
     Each row's cross-entropy is log(e^2 + e^1 + e^0 + e^2) - 2 = log(2e^2 + e + 1) - 2, so the
     mean over the two queries is that same number (about 0.9176).
     """
-    return math.log(2 * math.e ** 2 + math.e + 1) - 2
+    return math.log(2 * math.e**2 + math.e + 1) - 2
 
 
 def test_loss_equals_hand_computed_cross_entropy():
@@ -31,8 +31,7 @@ def test_loss_equals_hand_computed_cross_entropy():
 
 def test_query_offset_points_at_the_global_positive():
     """Query 1 alone, scored against the whole batch: its positive is passage 1 x 2 = 2."""
-    loss = contrastive_loss(QUERIES[1:], PASSAGES, group_size=2, temperature=0.5,
-                            query_offset=1)
+    loss = contrastive_loss(QUERIES[1:], PASSAGES, group_size=2, temperature=0.5, query_offset=1)
     assert loss.item() == pytest.approx(hand_computed_loss(), rel=1e-6)
 
 
@@ -46,7 +45,6 @@ def test_in_batch_passages_are_negatives():
 
 
 def test_bf16_vectors_are_scored_in_float32():
-    loss = contrastive_loss(QUERIES.bfloat16(), PASSAGES.bfloat16(), group_size=2,
-                            temperature=0.5)
+    loss = contrastive_loss(QUERIES.bfloat16(), PASSAGES.bfloat16(), group_size=2, temperature=0.5)
     assert loss.dtype == torch.float32
     assert loss.item() == pytest.approx(hand_computed_loss(), rel=1e-6)

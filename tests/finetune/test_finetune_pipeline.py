@@ -19,15 +19,25 @@ _register()
 
 
 def recipe_file(tmp_path, dataset, model, **training):
-    config = FinetuneConfig.from_yaml(None, {
-        "dataset": str(dataset), "encoder.model": str(model),
-        "encoder.query_max_length": 8, "encoder.passage_max_length": 16,
-        "bm25_negatives.depth": 8, "bm25_negatives.negatives": 4,
-        "mined_negatives.depth": 8, "mined_negatives.negatives": 4,
-        "training.max_steps": 2, "training.batch_size": 2, "training.group_size": 3,
-        "training.learning_rate": 1e-3, "training.logging_steps": 1,
-        **{f"training.{k}": v for k, v in training.items()},
-    })
+    config = FinetuneConfig.from_yaml(
+        None,
+        {
+            "dataset": str(dataset),
+            "encoder.model": str(model),
+            "encoder.query_max_length": 8,
+            "encoder.passage_max_length": 16,
+            "bm25_negatives.depth": 8,
+            "bm25_negatives.negatives": 4,
+            "mined_negatives.depth": 8,
+            "mined_negatives.negatives": 4,
+            "training.max_steps": 2,
+            "training.batch_size": 2,
+            "training.group_size": 3,
+            "training.learning_rate": 1e-3,
+            "training.logging_steps": 1,
+            **{f"training.{k}": v for k, v in training.items()},
+        },
+    )
     path = tmp_path / "recipe.yaml"
     path.write_text(config.to_yaml())
     return path
@@ -36,14 +46,33 @@ def recipe_file(tmp_path, dataset, model, **training):
 def test_two_stages_end_to_end_then_rerun_skips(tiny_beir, tiny_bert_dir, tmp_path, caplog):
     out = tmp_path / "out"
     recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir)
-    result = CliRunner().invoke(app, ["finetune", "--config", str(recipe), "--output", str(out),
-                                      "--stages", "2", "--zero-shot", "--quiet"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "finetune",
+            "--config",
+            str(recipe),
+            "--output",
+            str(out),
+            "--stages",
+            "2",
+            "--zero-shot",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "stage 2" in result.output
 
     for stage in ("stage1", "stage2"):
-        for name in ("groups.jsonl", "run.trec", "metrics.json", "mining-run.trec",
-                     "model/qcpt.json", "model/modules.json", "model/model.safetensors"):
+        for name in (
+            "groups.jsonl",
+            "run.trec",
+            "metrics.json",
+            "mining-run.trec",
+            "model/qcpt.json",
+            "model/modules.json",
+            "model/model.safetensors",
+        ):
             assert (out / stage / name).is_file(), f"{stage}/{name}"
         assert not (out / stage / "checkpoints").exists()
         artefact = json.loads((out / stage / "model" / "qcpt.json").read_text())
@@ -74,8 +103,7 @@ def test_two_stages_end_to_end_then_rerun_skips(tiny_beir, tiny_bert_dir, tmp_pa
 
 def test_resume_continues_from_the_last_checkpoint(tiny_beir, tiny_bert_dir, tmp_path, caplog):
     out = tmp_path / "out"
-    recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir, save_steps=1,
-                         keep_checkpoints=True)
+    recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir, save_steps=1, keep_checkpoints=True)
     config = FinetuneConfig.from_yaml(recipe, {"stages": 1})
     run_finetune(config, out, show_progress=False)
     assert (out / "stage1" / "checkpoints" / "checkpoint-2").is_dir()
@@ -91,8 +119,7 @@ def test_resume_continues_from_the_last_checkpoint(tiny_beir, tiny_bert_dir, tmp
     assert artefact["steps"] == 2
 
 
-def test_dev_loss_is_recorded_and_another_recipe_is_refused(tiny_beir, tiny_bert_dir,
-                                                            tmp_path):
+def test_dev_loss_is_recorded_and_another_recipe_is_refused(tiny_beir, tiny_bert_dir, tmp_path):
     out = tmp_path / "out"
     recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir, eval_steps=1)
     config = FinetuneConfig.from_yaml(recipe, {"stages": 1, "dev_split": "test"})
@@ -108,14 +135,39 @@ def test_dev_loss_is_recorded_and_another_recipe_is_refused(tiny_beir, tiny_bert
 def test_build_train_and_mine_commands(tiny_beir, tiny_bert_dir, tmp_path):
     runner = CliRunner()
     bm25 = tmp_path / "bm25.jsonl"
-    result = runner.invoke(app, ["build-train", str(tiny_beir), "-o", str(bm25), "--depth", "6",
-                                 "--negatives", "2", "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "build-train",
+            str(tiny_beir),
+            "-o",
+            str(bm25),
+            "--depth",
+            "6",
+            "--negatives",
+            "2",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert len(bm25.read_text().splitlines()) == 8
     mined = tmp_path / "mined.jsonl"
-    result = runner.invoke(app, ["mine", str(tiny_beir), "-o", str(mined), "--model",
-                                 str(tiny_bert_dir), "--negatives", "3", "--run",
-                                 str(tmp_path / "run.trec"), "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "mine",
+            str(tiny_beir),
+            "-o",
+            str(mined),
+            "--model",
+            str(tiny_bert_dir),
+            "--negatives",
+            "3",
+            "--run",
+            str(tmp_path / "run.trec"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in mined.read_text().splitlines()]
     assert len(lines) == 8 and all(len(line["negative_passages"]) == 3 for line in lines)
@@ -123,8 +175,9 @@ def test_build_train_and_mine_commands(tiny_beir, tiny_bert_dir, tmp_path):
     assert (tmp_path / "run.trec").is_file()
 
 
-def test_finished_run_is_skipped_and_a_failed_start_does_not_block(tiny_beir, tiny_bert_dir,
-                                                                   tmp_path, caplog):
+def test_finished_run_is_skipped_and_a_failed_start_does_not_block(
+    tiny_beir, tiny_bert_dir, tmp_path, caplog
+):
     out = tmp_path / "out"
     recipe = recipe_file(tmp_path, tiny_beir, tiny_bert_dir)
     bad = FinetuneConfig.from_yaml(recipe, {"stages": 1, "dataset": str(tmp_path / "nowhere")})

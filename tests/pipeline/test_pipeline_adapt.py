@@ -18,8 +18,15 @@ def recorded_queries(corpus_file, path):
         for line in corpus_file.read_text().splitlines():
             doc = json.loads(line)
             words = doc["text"].split()
-            handle.write(json.dumps({"_id": f"{doc['_id']}-0", "queries": [
-                " ".join(words[:2]), " ".join(words[1:3])]}) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "_id": f"{doc['_id']}-0",
+                        "queries": [" ".join(words[:2]), " ".join(words[1:3])],
+                    }
+                )
+                + "\n"
+            )
     return path
 
 
@@ -28,9 +35,17 @@ def test_a_corpus_without_labels_gives_an_adapted_model(tiny_beir, tmp_path):
     corpus_only.mkdir()
     shutil.copy(tiny_beir / "corpus.jsonl", corpus_only / "corpus.jsonl")
     queries = recorded_queries(corpus_only / "corpus.jsonl", tmp_path / "queries.jsonl")
-    experiment = adapt_experiment(str(corpus_only), model=DEFAULT_MODEL, passages=3200, steps=2,
-                                  batch_size=4, max_queries=10, seed=42,
-                                  queries_file=str(queries), executor="inline")
+    experiment = adapt_experiment(
+        str(corpus_only),
+        model=DEFAULT_MODEL,
+        passages=3200,
+        steps=2,
+        batch_size=4,
+        max_queries=10,
+        seed=42,
+        queries_file=str(queries),
+        executor="inline",
+    )
     assert experiment.evaluation.split is None
     assert [s.kind for s in experiment.systems] == ["label-free"]
     output = tmp_path / "adapted"
@@ -47,9 +62,15 @@ def test_a_corpus_without_labels_gives_an_adapted_model(tiny_beir, tmp_path):
 
 def test_adapt_plans_an_evaluation_when_the_folder_has_test_qrels(app, tiny_beir, tmp_path):
     queries = recorded_queries(tiny_beir / "corpus.jsonl", tmp_path / "queries.jsonl")
-    result = invoke(app, "adapt", tiny_beir, "-o", tmp_path / "out", "--queries-file", queries,
-                    "--dry-run")
-    for step in ("queries", "evaluate/zero-shot", "pretrain/adapted-seed42",
-                 "label-free/adapted-seed42", "finetune/adapted-seed42"):
+    result = invoke(
+        app, "adapt", tiny_beir, "-o", tmp_path / "out", "--queries-file", queries, "--dry-run"
+    )
+    for step in (
+        "queries",
+        "evaluate/zero-shot",
+        "pretrain/adapted-seed42",
+        "label-free/adapted-seed42",
+        "finetune/adapted-seed42",
+    ):
         assert f" {step} " in result.output, step
     assert not (tmp_path / "out").exists()

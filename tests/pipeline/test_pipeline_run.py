@@ -30,16 +30,31 @@ def test_tiny_matrix_runs_end_to_end_and_its_report_renders(finished_run):
     shared = plan.step("pretrain/qc-seed1")
     assert shared.systems == ["qc", "label-free"]
     assert not any(s.id.startswith("pretrain/label-free") for s in plan.steps)
-    assert {s.kind for s in plan.steps} == {"queries", "evaluate-bm25", "evaluate-dense",
-                                            "finetune", "pretrain", "label-free-groups", "fuse"}
+    assert {s.kind for s in plan.steps} == {
+        "queries",
+        "evaluate-bm25",
+        "evaluate-dense",
+        "finetune",
+        "pretrain",
+        "label-free-groups",
+        "fuse",
+    }
 
     folder = output / "report"
     for name in ("metrics.png", "pretrain_loss.png", "finetune_loss.png", "step_time.png"):
         assert (folder / name).stat().st_size > 1000, name
     summary = json.loads((folder / "report.json").read_text())
     rows = summary["systems"]
-    assert set(rows) == {"bm25", "zero-shot", "ft-only", "span", "qc", "cotmae-qc",
-                         "label-free", "hybrid"}
+    assert set(rows) == {
+        "bm25",
+        "zero-shot",
+        "ft-only",
+        "span",
+        "qc",
+        "cotmae-qc",
+        "label-free",
+        "hybrid",
+    }
     assert rows["qc"]["seeds"] == [1, 2] and rows["qc"]["seed_sd"] is not None
     assert rows["bm25"]["seeds"] == [1] and rows["bm25"]["seed_sd"] is None
     low, high = rows["qc"]["ci"]
@@ -50,8 +65,10 @@ def test_tiny_matrix_runs_end_to_end_and_its_report_renders(finished_run):
     assert all(0 <= t["p_adjusted"] <= 1 for t in summary["versus_baseline"])
     assert len(summary["pretraining"]) == 5  # span x2, qc x2, cotmae-qc
     costs = {c["step"]: c for c in summary["steps"]}
-    assert all(c["status"] == "complete" and c["wall_seconds"] is not None
-               and c["peak_rss_mib"] > 0 for c in costs.values())
+    assert all(
+        c["status"] == "complete" and c["wall_seconds"] is not None and c["peak_rss_mib"] > 0
+        for c in costs.values()
+    )
 
     markdown = (folder / "report.md").read_text()
     assert markdown == report["markdown"]
@@ -72,21 +89,27 @@ def test_rerun_skips_everything(finished_run, monkeypatch):
 
 def test_changed_setting_redoes_only_that_step_and_its_dependants(finished_run):
     recipe, output, _ = finished_run
-    plan = build_plan(load_experiment(recipe, {"systems.5.overrides": {
-        "generative.decoder_layers": 2}}), output)
+    plan = build_plan(
+        load_experiment(recipe, {"systems.5.overrides": {"generative.decoder_layers": 2}}), output
+    )
     actions = {step.id: step.action for step in plan.steps}
     assert actions.pop("pretrain/cotmae-qc-seed1") == "redo"
     assert actions.pop("finetune/cotmae-qc-seed1") == "redo"
     assert set(actions.values()) == {"skip"}
-    assert "settings changed: config.generative.decoder_layers: 1 -> 2" in \
-        plan.step("pretrain/cotmae-qc-seed1").reason
-    assert plan.step("finetune/cotmae-qc-seed1").reason == \
-        "input step pretrain/cotmae-qc-seed1 changed"
+    assert (
+        "settings changed: config.generative.decoder_layers: 1 -> 2"
+        in plan.step("pretrain/cotmae-qc-seed1").reason
+    )
+    assert (
+        plan.step("finetune/cotmae-qc-seed1").reason
+        == "input step pretrain/cotmae-qc-seed1 changed"
+    )
 
     # the fine-tuning recipe reaches every fine-tuned system and the hybrid that fuses one,
     # not BM25, zero-shot, the generation, pre-training or the label-free groups
-    plan = build_plan(load_experiment(recipe, {"finetuning.overrides": {
-        "training.learning_rate": 5e-4}}), output)
+    plan = build_plan(
+        load_experiment(recipe, {"finetuning.overrides": {"training.learning_rate": 5e-4}}), output
+    )
     redone = {s.id for s in plan.steps if s.action == "redo"}
     assert redone == {s.id for s in plan.steps if s.kind in ("finetune", "fuse")}
 
@@ -118,10 +141,16 @@ def test_dry_run_prints_the_plan_and_writes_nothing(app, tiny_experiment, tmp_pa
 
 
 def test_a_failing_step_in_its_own_process_is_named(tiny_experiment, tmp_path):
-    experiment = load_experiment(tiny_experiment, {
-        "executor": "subprocess", "model": str(tmp_path / "no-model"),
-        "systems": [{"name": "zero-shot", "kind": "zero-shot"}], "baseline": "zero-shot",
-        "comparisons": []})
+    experiment = load_experiment(
+        tiny_experiment,
+        {
+            "executor": "subprocess",
+            "model": str(tmp_path / "no-model"),
+            "systems": [{"name": "zero-shot", "kind": "zero-shot"}],
+            "baseline": "zero-shot",
+            "comparisons": [],
+        },
+    )
     with pytest.raises(QcptError, match=r"step evaluate/zero-shot failed \(exit 2\)"):
         run_experiment(experiment, tmp_path / "out", quiet=True)
     record = json.loads((tmp_path / "out/evaluate/zero-shot" / STEP_FILE).read_text())
@@ -142,8 +171,9 @@ def test_report_only_prints_whole_rows_in_a_narrow_terminal(finished_run):
 
     recipe, output, report = finished_run
     buffer = io.StringIO()
-    run_experiment(load_experiment(recipe), output, report_only=True,
-                   console=Console(file=buffer, width=40))
+    run_experiment(
+        load_experiment(recipe), output, report_only=True, console=Console(file=buffer, width=40)
+    )
     printed = buffer.getvalue().splitlines()
     row = next(line for line in report["markdown"].splitlines() if line.startswith("| qc |"))
     assert row in printed  # one line, every number whole
@@ -159,7 +189,8 @@ def test_recipes_in_another_place_are_the_same_steps(finished_run, tmp_path):
     moved = shutil.copytree(recipe.parent, tmp_path / "another-clone")
     plan = build_plan(load_experiment(moved / recipe.name), output)
     assert [s.id for s in plan.to_run] == []
-    (moved / "queries.jsonl").write_text((moved / "queries.jsonl").read_text()
-                                        .replace('"queries": ["', '"queries": ["x '))
+    (moved / "queries.jsonl").write_text(
+        (moved / "queries.jsonl").read_text().replace('"queries": ["', '"queries": ["x ')
+    )
     plan = build_plan(load_experiment(moved / recipe.name), output)
     assert plan.step("queries").action == "redo"  # other content is another step

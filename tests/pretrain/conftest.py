@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-WORDS = ("cells protein gene cancer risk brain blood study patients mice dna virus vaccine "
-         "heart cell tumor growth insulin sleep diet water energy solar wind power").split()
+WORDS = (
+    "cells protein gene cancer risk brain blood study patients mice dna virus vaccine "
+    "heart cell tumor growth insulin sleep diet water energy solar wind power"
+).split()
 
 
 def write_pairs_files(root: Path) -> tuple[Path, Path]:
@@ -21,12 +23,18 @@ def write_pairs_files(root: Path) -> tuple[Path, Path]:
             for part in range(1 + doc % 3):
                 pid = f"d{doc}-{part}"
                 text = " ".join(words[(doc * 5 + part * 3 + i) % len(words)] for i in range(12))
-                p_file.write(json.dumps({"_id": pid, "doc_id": f"d{doc}", "title": f"t{doc}",
-                                         "text": text}) + "\n")
+                p_file.write(
+                    json.dumps({"_id": pid, "doc_id": f"d{doc}", "title": f"t{doc}", "text": text})
+                    + "\n"
+                )
                 if doc != 5:
                     tokens = text.split()
-                    q_file.write(json.dumps({"_id": pid, "queries": [
-                        " ".join(tokens[:3]), " ".join(tokens[4:6])]}) + "\n")
+                    q_file.write(
+                        json.dumps(
+                            {"_id": pid, "queries": [" ".join(tokens[:3]), " ".join(tokens[4:6])]}
+                        )
+                        + "\n"
+                    )
     return passages, queries
 
 
@@ -41,7 +49,14 @@ def tiny_mlm(dropout: float = 0.0, seed: int = 0, vocab_size: int = 40, layers: 
     from transformers import BertConfig, BertForMaskedLM
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=layers,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
     return BertForMaskedLM(config)

@@ -20,9 +20,16 @@ def tiny_mlm():
     from transformers import BertConfig, BertForMaskedLM
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = BertConfig(
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     return BertForMaskedLM(config)
 
 
@@ -48,15 +55,23 @@ def global_batch(case: str) -> dict:
     if case.startswith("contrastive"):
         return {"passage": passage, "context": context}
     if case == "generative-ar":
-        return {"passage": passage, "context_decoder": {
-            "input_ids": context["input_ids"], "attention_mask": context["attention_mask"]}}
-    return {"passage": passage, "context": context, "context_decoder": side(6, 3),
-            "passage_decoder": side(9, 4)}
+        return {
+            "passage": passage,
+            "context_decoder": {
+                "input_ids": context["input_ids"],
+                "attention_mask": context["attention_mask"],
+            },
+        }
+    return {
+        "passage": passage,
+        "context": context,
+        "context_decoder": side(6, 3),
+        "passage_decoder": side(9, 4),
+    }
 
 
 def rows(batch: dict, start: int, stop: int) -> dict:
-    return {name: {k: v[start:stop] for k, v in tokens.items()} for name, tokens in
-            batch.items()}
+    return {name: {k: v[start:stop] for k, v in tokens.items()} for name, tokens in batch.items()}
 
 
 def make_trainer(case: str, output_dir: str):
@@ -68,14 +83,21 @@ def make_trainer(case: str, output_dir: str):
 
     if case.startswith("contrastive"):
         model = CoCondenserModel(CondenserModel(tiny_mlm()))
-        loss = {"term_weights": {"head_mlm": 1.0, "mlm": 1.0}, "contrastive_weight": 1.0,
-                "chunk_size": 1 if case.endswith("gradcache") else None}
+        loss = {
+            "term_weights": {"head_mlm": 1.0, "mlm": 1.0},
+            "contrastive_weight": 1.0,
+            "chunk_size": 1 if case.endswith("gradcache") else None,
+        }
     else:
-        model = CotMaeModel(tiny_mlm(), decoder="masked" if "masked" in case else
-                            "autoregressive", symmetric=case.endswith("symmetric"))
+        model = CotMaeModel(
+            tiny_mlm(),
+            decoder="masked" if "masked" in case else "autoregressive",
+            symmetric=case.endswith("symmetric"),
+        )
         loss = {"term_weights": {"mlm": 1.0, "decoder": 1.0}}
-    args = TrainingArguments(output_dir=output_dir, use_cpu=True, report_to="none",
-                             per_device_train_batch_size=PAIRS)
+    args = TrainingArguments(
+        output_dir=output_dir, use_cpu=True, report_to="none", per_device_train_batch_size=PAIRS
+    )
     trainer = PretrainTrainer(model=model, args=args, train_dataset=[0] * PAIRS, **loss)
     trainer.current_gradient_accumulation_steps = 1  # set by the training loop
     return trainer
@@ -90,8 +112,10 @@ def step(case: str, output_dir: str, model_wrapper=None, batch_rows=(0, PAIRS)) 
     wrapped = model_wrapper(model) if model_wrapper else model
     loss = trainer.training_step(wrapped, rows(global_batch(case), *batch_rows))
     torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0).step()
-    return {"loss": loss.detach().cpu(),
-            "update": {n: (p.detach() - before[n]) for n, p in model.named_parameters()}}
+    return {
+        "loss": loss.detach().cpu(),
+        "update": {n: (p.detach() - before[n]) for n, p in model.named_parameters()},
+    }
 
 
 def main(output_dir: str) -> None:
@@ -104,9 +128,11 @@ def main(output_dir: str) -> None:
     results = {}
     for case in CASES:
         results[case] = step(
-            case, f"{output_dir}/trainer-{rank}",
+            case,
+            f"{output_dir}/trainer-{rank}",
             lambda m: torch.nn.parallel.DistributedDataParallel(m),
-            (rank * share, (rank + 1) * share))
+            (rank * share, (rank + 1) * share),
+        )
     torch.save(results, Path(output_dir) / f"rank{rank}.pt")
     dist.destroy_process_group()
 

@@ -42,13 +42,21 @@ def test_sides_are_padded_separately_and_masked_by_whole_words(tokenizer):
 
 def test_decoder_views(tokenizer):
     ar = PairCollator(tokenizer, encode_context=False, decoder="autoregressive", seed=1)(
-        examples(4))
+        examples(4)
+    )
     assert set(ar) == {"passage", "context_decoder"}
     assert "labels" not in ar["context_decoder"]
     expected = tokenizer(["tumors blood"] * 4, return_tensors="pt")["input_ids"]
     assert torch.equal(ar["context_decoder"]["input_ids"], expected)  # unmasked
-    symmetric = PairCollator(tokenizer, mask_rate=0.3, encode_context=True, decoder="masked",
-                             decoder_mask_rate=0.45, decode_passage=True, seed=1)(examples())
+    symmetric = PairCollator(
+        tokenizer,
+        mask_rate=0.3,
+        encode_context=True,
+        decoder="masked",
+        decoder_mask_rate=0.45,
+        decode_passage=True,
+        seed=1,
+    )(examples())
     assert set(symmetric) == {"passage", "context", "context_decoder", "passage_decoder"}
     rate = (symmetric["passage_decoder"]["labels"] != -100).float().mean().item()
     enc_rate = (symmetric["passage"]["labels"] != -100).float().mean().item()
@@ -63,17 +71,27 @@ def test_seeded_masks_repeat(tokenizer):
 
 def indexed(pairs, start=0, epoch=0):
     """Dataset-like items: ``index`` and ``epoch`` make the collator seed each batch."""
-    return [{"passage": p, "context": c, "kind": "span-random", "index": start + i,
-             "epoch": epoch} for i, (p, c) in enumerate(pairs)]
+    return [
+        {"passage": p, "context": c, "kind": "span-random", "index": start + i, "epoch": epoch}
+        for i, (p, c) in enumerate(pairs)
+    ]
 
 
 def test_equal_length_passage_and_context_get_independent_masks(tokenizer):
     text = " ".join(WORDS * 2)  # same text on both sides: same length, same word boundaries
-    collator = PairCollator(tokenizer, mask_rate=0.3, seed=5, decoder="masked",
-                            decoder_mask_rate=0.3, decode_passage=True)
+    collator = PairCollator(
+        tokenizer,
+        mask_rate=0.3,
+        seed=5,
+        decoder="masked",
+        decoder_mask_rate=0.3,
+        decode_passage=True,
+    )
     batch = collator(indexed([(text, text)] * 16))
-    views = {name: batch[name]["labels"] != -100 for name in
-             ("passage", "context", "context_decoder", "passage_decoder")}
+    views = {
+        name: batch[name]["labels"] != -100
+        for name in ("passage", "context", "context_decoder", "passage_decoder")
+    }
     assert views["passage"].shape == views["context"].shape
     for name, masked in views.items():
         for other, masked_other in views.items():
@@ -105,22 +123,30 @@ def test_masks_give_no_shortcut_to_unrelated_pairs(tiny_bert_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     words = [w for w in tokenizer.get_vocab() if not w.startswith("[")]
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2,
-                        num_attention_heads=4, intermediate_size=128,
-                        max_position_embeddings=64, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
-    model = CondenserModel(BertForMaskedLM(config), pooling="cls", head_layers=0,
-                           late_mlm=False)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=64,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    model = CondenserModel(BertForMaskedLM(config), pooling="cls", head_layers=0, late_mlm=False)
     collator = PairCollator(tokenizer, mask_rate=0.3, seed=7)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     rng = random.Random(0)
     n, length, losses = 16, 24, []
     for step in range(150):
-        pairs = [(" ".join(rng.choices(words, k=length)), " ".join(rng.choices(words, k=length)))
-                 for _ in range(n)]
+        pairs = [
+            (" ".join(rng.choices(words, k=length)), " ".join(rng.choices(words, k=length)))
+            for _ in range(n)
+        ]
         batch = collator(indexed(pairs, start=step * n))
-        loss = pair_infonce(model(**batch["passage"])["vectors"],
-                            model(**batch["context"])["vectors"])
+        loss = pair_infonce(
+            model(**batch["passage"])["vectors"], model(**batch["context"])["vectors"]
+        )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -141,8 +167,7 @@ def test_exact_count_masks_round_rate_words_and_at_least_one(tokenizer):
     pairs = [(" ".join(WORDS[: 2 + i % 9]), WORDS[i % len(WORDS)]) for i in range(40)]
     batch = PairCollator(tokenizer, mask_rate=0.15, seed=2, masking=exact)(indexed(pairs))
     words_per_row = [len(p.split()) for p, _ in pairs]  # no ## pieces in these texts
-    assert masked_rows(batch).sum(1).tolist() == [max(1, round(0.15 * n))
-                                                  for n in words_per_row]
+    assert masked_rows(batch).sum(1).tolist() == [max(1, round(0.15 * n)) for n in words_per_row]
     assert masked_rows(batch, "context").sum(1).tolist() == [1] * 40  # one-word queries too
     bernoulli = PairCollator(tokenizer, mask_rate=0.15, seed=2)(indexed(pairs))
     assert (masked_rows(bernoulli, "context").sum(1) == 0).any()  # the default can mask none
@@ -157,12 +182,20 @@ def test_wordpiece_grouping_keeps_continuations_and_splits_at_punctuation():
     tokenizer = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
     text = "cells-tumors blood"  # cell ##s - tumor ##s blood
     ids = tokenizer(text)["input_ids"]
-    assert tokenizer.convert_ids_to_tokens(ids)[1:-1] == ["cell", "##s", "-", "tumor", "##s",
-                                                         "blood"]
+    assert tokenizer.convert_ids_to_tokens(ids)[1:-1] == [
+        "cell",
+        "##s",
+        "-",
+        "tumor",
+        "##s",
+        "blood",
+    ]
     wordpiece = MaskingSettings(words="wordpiece", count="exact")
     offsets = MaskingSettings(words="offsets", count="exact")
-    collate = {name: PairCollator(tokenizer, mask_rate=0.01, seed=4, masking=settings)
-               for name, settings in (("wordpiece", wordpiece), ("offsets", offsets))}
+    collate = {
+        name: PairCollator(tokenizer, mask_rate=0.01, seed=4, masking=settings)
+        for name, settings in (("wordpiece", wordpiece), ("offsets", offsets))
+    }
     seen = {name: set() for name in collate}
     for start in range(0, 400, 40):
         for name, collator in collate.items():
@@ -178,8 +211,9 @@ def test_bert_replacement_is_80_10_10_and_labels_keep_the_originals(tokenizer):
     from qcpt.pretrain.config import MaskingSettings
 
     text = " ".join(WORDS * 3)
-    collator = PairCollator(tokenizer, mask_rate=0.5, seed=6,
-                            masking=MaskingSettings(replacement="bert"))
+    collator = PairCollator(
+        tokenizer, mask_rate=0.5, seed=6, masking=MaskingSettings(replacement="bert")
+    )
     batch = collator(indexed([(text, text)] * 64))
     original = tokenizer([text] * 64, return_tensors="pt")["input_ids"]
     labels, inputs = batch["passage"]["labels"], batch["passage"]["input_ids"]

@@ -38,10 +38,10 @@ def test_span_recipes_differ_from_their_query_twins_in_the_context_only():
         data = dump.pop("data")
         return dump, data
 
-    for query, span in (("pretrain-cotmae-qc-scifact-cpu.yaml",
-                         "pretrain-cotmae-span-scifact-cpu.yaml"),
-                        ("pretrain-cocondenser-qc-msmarco-gpu.yaml",
-                         "pretrain-cocondenser-msmarco-gpu.yaml")):
+    for query, span in (
+        ("pretrain-cotmae-qc-scifact-cpu.yaml", "pretrain-cotmae-span-scifact-cpu.yaml"),
+        ("pretrain-cocondenser-qc-msmarco-gpu.yaml", "pretrain-cocondenser-msmarco-gpu.yaml"),
+    ):
         (query_rest, query_data), (span_rest, span_data) = settings(query), settings(span)
         assert query_rest == span_rest, (query, span)
         assert query_data["context"] == "query" and span_data["context"] == "span-random"
@@ -51,12 +51,17 @@ def test_span_recipes_differ_from_their_query_twins_in_the_context_only():
     assert original.generative.symmetric and original.generative.decoder == "masked"
     assert original.generative.decoder_layers == 2
     assert set(ContextSpec.parse(original.data.context).kinds) == {
-        "span-random", "span-nearby", "span-overlap"}
+        "span-random",
+        "span-nearby",
+        "span-overlap",
+    }
     # MS MARCO span recipes read document spans; coCondenser starts from Condenser
     for name in ("pretrain-cocondenser-msmarco-gpu.yaml", "pretrain-cotmae-msmarco-gpu.yaml"):
         assert "msmarco-docs" in PretrainConfig.from_yaml(root / name).data.passages
-    assert PretrainConfig.from_yaml(
-        root / "pretrain-cocondenser-qc-msmarco-gpu.yaml").model.model == "Luyu/condenser"
+    assert (
+        PretrainConfig.from_yaml(root / "pretrain-cocondenser-qc-msmarco-gpu.yaml").model.model
+        == "Luyu/condenser"
+    )
 
 
 def test_mlm_weight_reaches_both_mlm_terms():
@@ -64,8 +69,7 @@ def test_mlm_weight_reaches_both_mlm_terms():
 
     from .conftest import tiny_mlm
 
-    recipe = PretrainConfig.from_yaml(None, {"data.passages": "p",
-                                             "contrastive.mlm_weight": 2.0})
+    recipe = PretrainConfig.from_yaml(None, {"data.passages": "p", "contrastive.mlm_weight": 2.0})
     _, loss = build_model(recipe, tiny_mlm(), "cls", False)
     assert loss["term_weights"] == {"head_mlm": 2.0, "mlm": 2.0}
     assert loss["contrastive_weight"] == 1.0
@@ -73,8 +77,9 @@ def test_mlm_weight_reaches_both_mlm_terms():
 
 def test_symmetric_is_chosen_explicitly_and_contexts_are_checked_at_load():
     def config(context, symmetric=None):
-        return PretrainConfig.from_yaml(None, {"data.passages": "p", "data.context": context,
-                                               "generative.symmetric": symmetric})
+        return PretrainConfig.from_yaml(
+            None, {"data.passages": "p", "data.context": context, "generative.symmetric": symmetric}
+        )
 
     assert not config("span-random").generative.symmetric  # no longer implied by spans
     assert config("span", symmetric=True).generative.symmetric

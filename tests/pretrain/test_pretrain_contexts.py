@@ -19,8 +19,7 @@ def test_spec_parses_kinds_aliases_and_normalises_weights():
     assert not ContextSpec.parse("span-overlap").uses_queries
 
 
-@pytest.mark.parametrize("spec", ["", "title", "query:x", "query:-1", "query,query",
-                                  "query:0"])
+@pytest.mark.parametrize("spec", ["", "title", "query:x", "query:-1", "query,query", "query:0"])
 def test_bad_specs_are_clear_errors(spec):
     with pytest.raises(QcptError):
         ContextSpec.parse(spec)
@@ -105,7 +104,8 @@ def test_siblings_are_grouped_by_document_wherever_its_passages_are():
     assert sampler.siblings(2) == [0, 2, 5]
     assert sampler.siblings(3) == [1, 3]
     assert sampler.sibling_count(4) == 1 and sampler.resolve_kind(4, "span-nearby") == (
-        "span-overlap")
+        "span-overlap"
+    )
     assert {sampler.draw(2, e)[0] for e in range(30)} == {"a0", "a2"}
 
 
@@ -116,8 +116,9 @@ def test_memory_mapped_dataset_draws_what_in_memory_lists_draw(pairs_files, cont
     from qcpt.data.passages import load_passages
 
     passages_path, queries_path = pairs_files
-    dataset = load_pairs_dataset(passages_path, queries_path, context, seed=3,
-                                 missing_queries=missing)
+    dataset = load_pairs_dataset(
+        passages_path, queries_path, context, seed=3, missing_queries=missing
+    )
     spec = ContextSpec.parse(context)
     passages = load_passages(passages_path)
     queries = read_queries(queries_path) if spec.uses_queries else {}
@@ -125,8 +126,9 @@ def test_memory_mapped_dataset_draws_what_in_memory_lists_draw(pairs_files, cont
     if spec.uses_queries and missing == "drop":
         passages = [p for p, o in zip(passages, options, strict=True) if o]
         options = [o for o in options if o]
-    reference = ContextSampler([p.text for p in passages], [p.doc_id for p in passages],
-                               options, spec, seed=3)
+    reference = ContextSampler(
+        [p.text for p in passages], [p.doc_id for p in passages], options, spec, seed=3
+    )
     assert len(dataset) == len(passages)
     for epoch in range(3):
         dataset.set_epoch(epoch)

@@ -18,17 +18,22 @@ from qcpt.pretrain.trainer import PretrainTrainer
 from .conftest import tiny_mlm
 from .test_pretrain_models import tokens
 
-LOSS = {"term_weights": {"head_mlm": 1.0, "mlm": 1.0}, "contrastive_weight": 1.0,
-        "temperature": 0.5}
+LOSS = {
+    "term_weights": {"head_mlm": 1.0, "mlm": 1.0},
+    "contrastive_weight": 1.0,
+    "temperature": 0.5,
+}
 
 
 def make_trainer(tmp_path, chunk_size, dropout=0.0):
     torch.manual_seed(0)
     model = CoCondenserModel(CondenserModel(tiny_mlm(dropout=dropout), normalize=True))
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none",
-                             per_device_train_batch_size=6)
-    return PretrainTrainer(model=model, args=args, train_dataset=[0] * 6,
-                           chunk_size=chunk_size, **LOSS)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, report_to="none", per_device_train_batch_size=6
+    )
+    return PretrainTrainer(
+        model=model, args=args, train_dataset=[0] * 6, chunk_size=chunk_size, **LOSS
+    )
 
 
 def batch():
@@ -42,8 +47,7 @@ def step(tmp_path, chunk_size):
     trainer.current_gradient_accumulation_steps = 1  # set by the training loop
     torch.manual_seed(123)  # the dropout stream of the step
     loss = trainer.training_step(trainer.model, batch())
-    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters()
-             if p.grad is not None}
+    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
     return loss.detach(), grads
 
 
@@ -54,8 +58,9 @@ def test_gradcache_chunks_give_the_full_batch_gradients(tmp_path):
         torch.testing.assert_close(loss, full_loss, rtol=1e-5, atol=1e-6)
         assert grads.keys() == full_grads.keys()
         for name, grad in grads.items():
-            torch.testing.assert_close(grad, full_grads[name], rtol=1e-5, atol=1e-6,
-                                       msg=f"gradient of {name}")
+            torch.testing.assert_close(
+                grad, full_grads[name], rtol=1e-5, atol=1e-6, msg=f"gradient of {name}"
+            )
 
 
 def test_split_pairs_trims_each_chunk_to_its_longest_text():
@@ -85,5 +90,6 @@ def test_gradcache_replays_each_chunk_with_its_first_pass_dropout(tmp_path):
     for before, again in zip(first, second, strict=True):
         torch.testing.assert_close(again, before, rtol=1e-5, atol=1e-6)
     chunk = split_pairs(batch(), 2)[0]  # dropout is really on: two passes differ
-    assert not torch.allclose(forward(**chunk)["passage_vectors"],
-                              forward(**chunk)["passage_vectors"])
+    assert not torch.allclose(
+        forward(**chunk)["passage_vectors"], forward(**chunk)["passage_vectors"]
+    )

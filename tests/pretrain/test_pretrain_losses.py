@@ -30,8 +30,9 @@ def test_masked_lm_loss_is_the_sum_over_masked_positions_only():
     labels = torch.tensor([[-100, 3, -100], [5, -100, 1]])
     total, count = masked_lm_loss(hidden, labels, head)
     logits = head(hidden)
-    expected = nn.functional.cross_entropy(logits.view(-1, 7), labels.view(-1),
-                                           ignore_index=-100, reduction="sum")
+    expected = nn.functional.cross_entropy(
+        logits.view(-1, 7), labels.view(-1), ignore_index=-100, reduction="sum"
+    )
     assert int(count) == 3
     torch.testing.assert_close(total, expected)
     empty, none = masked_lm_loss(hidden, torch.full((2, 3), -100), head)
@@ -47,7 +48,9 @@ def test_next_token_loss_predicts_token_t_plus_1_and_skips_padding():
     total, count = next_token_loss(hidden, ids, mask, head)
     logits = head(hidden)
     pairs = [(0, 0, 5), (0, 1, 6), (0, 2, 3), (1, 0, 7), (1, 1, 3)]
-    expected = sum(nn.functional.cross_entropy(logits[b, t], torch.tensor(y), reduction="sum")
-                   for b, t, y in pairs)
+    expected = sum(
+        nn.functional.cross_entropy(logits[b, t], torch.tensor(y), reduction="sum")
+        for b, t, y in pairs
+    )
     assert int(count) == 5
     torch.testing.assert_close(total, expected)

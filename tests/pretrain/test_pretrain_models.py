@@ -37,18 +37,19 @@ def test_local_causal_mask_window_counts_the_current_token_as_the_authors(window
 
 def test_autoregressive_decoder_sees_no_future_and_nothing_outside_its_window():
     mlm = tiny_mlm()
-    decoder = AutoregressiveDecoder(mlm.config, mlm.bert.embeddings, mlm.cls, layers=2,
-                                    window=3).eval()
+    decoder = AutoregressiveDecoder(
+        mlm.config, mlm.bert.embeddings, mlm.cls, layers=2, window=3
+    ).eval()
     vector = torch.randn(1, 16)
     ids = torch.randint(5, 40, (1, 10), generator=torch.Generator().manual_seed(3))
     t = 6
     base = decoder.states(vector, ids)
     future = ids.clone()
-    future[0, t + 1:] = 7  # change every token after t
-    torch.testing.assert_close(decoder.states(vector, future)[0, :t + 1], base[0, :t + 1])
+    future[0, t + 1 :] = 7  # change every token after t
+    torch.testing.assert_close(decoder.states(vector, future)[0, : t + 1], base[0, : t + 1])
     # each layer reaches 2 tokens back (window 3 counts t itself), 2 stacked layers reach 4
     far = ids.clone()
-    far[0, 1:t - 4] = 9
+    far[0, 1 : t - 4] = 9
     torch.testing.assert_close(decoder.states(vector, far)[0, t], base[0, t])
     near = ids.clone()
     near[0, t - 1] = 9
@@ -64,8 +65,9 @@ def test_masked_decoder_predicts_only_masked_positions_and_symmetric_decodes_bot
     assert int(out["decoder_count"]) == int((context["labels"] != -100).sum())
     assert int(out["mlm_count"]) == int((passage["labels"] != -100).sum())
     symmetric = CotMaeModel(mlm, decoder="masked", symmetric=True).eval()
-    both = symmetric(passage=passage, context_decoder=context, context=context,
-                     passage_decoder=passage)
+    both = symmetric(
+        passage=passage, context_decoder=context, context=context, passage_decoder=passage
+    )
     assert int(both["decoder_count"]) == int(out["decoder_count"]) + int(out["mlm_count"])
     assert int(both["mlm_count"]) == int(out["mlm_count"]) + int(out["decoder_count"])
     # the decoder loss flows back into the encoder through the vector
@@ -76,8 +78,13 @@ def test_masked_decoder_predicts_only_masked_positions_and_symmetric_decodes_bot
 def test_autoregressive_cotmae_counts_next_tokens():
     model = CotMaeModel(tiny_mlm(), decoder="autoregressive", attn_window=3)
     passage, context = tokens(2, 8), tokens(2, 6, seed=4)
-    out = model(passage=passage, context_decoder={
-        "input_ids": context["input_ids"], "attention_mask": context["attention_mask"]})
+    out = model(
+        passage=passage,
+        context_decoder={
+            "input_ids": context["input_ids"],
+            "attention_mask": context["attention_mask"],
+        },
+    )
     assert int(out["decoder_count"]) == int(context["attention_mask"][:, 1:].sum())
 
 

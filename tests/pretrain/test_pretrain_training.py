@@ -17,15 +17,27 @@ from qcpt.pretrain.training import pretrain
 
 _register()
 
-TINY = {"model.passage_max_length": 16, "model.context_max_length": 16,
-        "training.max_steps": 2, "training.batch_size": 4, "training.logging_steps": 1,
-        "training.learning_rate": 1e-3}
+TINY = {
+    "model.passage_max_length": 16,
+    "model.context_max_length": 16,
+    "training.max_steps": 2,
+    "training.batch_size": 4,
+    "training.logging_steps": 1,
+    "training.learning_rate": 1e-3,
+}
 
 
 def config(passages, queries, model, **overrides):
-    return PretrainConfig.from_yaml(None, {
-        "data.passages": str(passages), "data.queries": str(queries),
-        "model.model": str(model), **TINY, **overrides})
+    return PretrainConfig.from_yaml(
+        None,
+        {
+            "data.passages": str(passages),
+            "data.queries": str(queries),
+            "model.model": str(model),
+            **TINY,
+            **overrides,
+        },
+    )
 
 
 def test_contrastive_query_context_from_the_command_line(pairs_files, tiny_bert_dir, tmp_path):
@@ -33,9 +45,23 @@ def test_contrastive_query_context_from_the_command_line(pairs_files, tiny_bert_
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(config(passages, queries, tiny_bert_dir).to_yaml())
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["pretrain", "-c", str(recipe), "-o", str(out),
-                                      "--objective", "contrastive", "--context", "query",
-                                      "--chunk-size", "2", "--quiet"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "pretrain",
+            "-c",
+            str(recipe),
+            "-o",
+            str(out),
+            "--objective",
+            "contrastive",
+            "--context",
+            "query",
+            "--chunk-size",
+            "2",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     log = json.loads((out / "train_log.json").read_text())
     assert log["summary"]["steps"] == 2
@@ -64,16 +90,25 @@ def test_contrastive_query_context_from_the_command_line(pairs_files, tiny_bert_
     ours = DenseEncoder(EncoderSettings(model=str(artefact)))
     theirs = SentenceTransformer(str(artefact), device="cpu")
     text = ["cells protein gene"]
-    np.testing.assert_allclose(ours.encode_texts(text, max_length=16), theirs.encode(text),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        ours.encode_texts(text, max_length=16), theirs.encode(text), rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("decoder", ["autoregressive", "masked"])
 def test_generative_span_context_symmetric(pairs_files, tiny_bert_dir, tmp_path, decoder):
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, **{
-        "objective": "generative", "data.context": "span", "generative.decoder": decoder,
-        "generative.symmetric": True})
+    recipe = config(
+        passages,
+        queries,
+        tiny_bert_dir,
+        **{
+            "objective": "generative",
+            "data.context": "span",
+            "generative.decoder": decoder,
+            "generative.symmetric": True,
+        },
+    )
     summary = pretrain(recipe, tmp_path / "run", show_progress=False)
     assert summary["steps"] == 2
     assert {"loss_mlm", "loss_decoder"} <= set(summary["final_losses"])
@@ -81,11 +116,14 @@ def test_generative_span_context_symmetric(pairs_files, tiny_bert_dir, tmp_path,
     assert saved["recipe"]["generative"]["decoder"] == decoder
 
 
-def test_resume_continues_from_the_last_checkpoint(pairs_files, tiny_bert_dir, tmp_path,
-                                                   caplog):
+def test_resume_continues_from_the_last_checkpoint(pairs_files, tiny_bert_dir, tmp_path, caplog):
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, **{
-        "training.save_steps": 1, "training.keep_checkpoints": True})
+    recipe = config(
+        passages,
+        queries,
+        tiny_bert_dir,
+        **{"training.save_steps": 1, "training.keep_checkpoints": True},
+    )
     out = tmp_path / "run"
     pretrain(recipe, out, show_progress=False)
     first = load_file(out / "model" / "model.safetensors")
@@ -100,15 +138,29 @@ def test_resume_continues_from_the_last_checkpoint(pairs_files, tiny_bert_dir, t
     torch.testing.assert_close(again[name], first[name], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--context", "title"], "unknown context kind"),
-    (["--objective", "other"], "objective"),
-    (["--context", "query"], "needs generated queries"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--context", "title"], "unknown context kind"),
+        (["--objective", "other"], "objective"),
+        (["--context", "query"], "needs generated queries"),
+    ],
+)
 def test_bad_input_is_a_clear_error(pairs_files, tiny_bert_dir, tmp_path, args, message):
     passages, _ = pairs_files
-    result = CliRunner().invoke(app, ["pretrain", "-o", str(tmp_path / "run"), "--passages",
-                                      str(passages), "--model", str(tiny_bert_dir), *args])
+    result = CliRunner().invoke(
+        app,
+        [
+            "pretrain",
+            "-o",
+            str(tmp_path / "run"),
+            "--passages",
+            str(passages),
+            "--model",
+            str(tiny_bert_dir),
+            *args,
+        ],
+    )
     assert isinstance(result.exception, QcptError)  # main() prints it as one line, exit 2
     assert message in str(result.exception)
     assert not (tmp_path / "run" / "model").exists()
@@ -116,35 +168,47 @@ def test_bad_input_is_a_clear_error(pairs_files, tiny_bert_dir, tmp_path, args, 
 
 def test_contrastive_only_has_no_masking_and_no_mlm_terms(pairs_files, tiny_bert_dir, tmp_path):
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, **{
-        "contrastive.head_layers": 0, "contrastive.late_mlm": False,
-        "contrastive.mask_rate": 0.0, "contrastive.temperature": 0.05})
+    recipe = config(
+        passages,
+        queries,
+        tiny_bert_dir,
+        **{
+            "contrastive.head_layers": 0,
+            "contrastive.late_mlm": False,
+            "contrastive.mask_rate": 0.0,
+            "contrastive.temperature": 0.05,
+        },
+    )
     summary = pretrain(recipe, tmp_path / "run", show_progress=False)
     assert set(summary["final_losses"]) == {"loss", "loss_contrastive"}
 
 
 @pytest.mark.parametrize("objective", ["contrastive", "generative"])
-def test_two_runs_of_one_recipe_and_seed_are_bit_identical(pairs_files, tiny_bert_dir, tmp_path,
-                                                           objective):
+def test_two_runs_of_one_recipe_and_seed_are_bit_identical(
+    pairs_files, tiny_bert_dir, tmp_path, objective
+):
     # tiny_bert_dir has no MLM head: the head (and the Condenser head / decoder) start random,
     # so this fails unless every random layer is created after seeding
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, objective=objective,
-                    **{"training.seed": 3})
+    recipe = config(passages, queries, tiny_bert_dir, objective=objective, **{"training.seed": 3})
     runs = [pretrain(recipe, tmp_path / f"run{i}", show_progress=False) for i in range(2)]
-    first, second = (load_file(tmp_path / f"run{i}" / "model" / "model.safetensors")
-                     for i in range(2))
+    first, second = (
+        load_file(tmp_path / f"run{i}" / "model" / "model.safetensors") for i in range(2)
+    )
     assert first.keys() == second.keys()
     for name in first:
         assert torch.equal(first[name], second[name]), name
     assert runs[0]["final_losses"] == runs[1]["final_losses"]
-    logs = [json.loads((tmp_path / f"run{i}" / "train_log.json").read_text())["log_history"]
-            for i in range(2)]
+    logs = [
+        json.loads((tmp_path / f"run{i}" / "train_log.json").read_text())["log_history"]
+        for i in range(2)
+    ]
     assert logs[0][0]["loss"] == logs[1][0]["loss"]  # the first step too
 
 
-def test_reruns_skip_a_finished_run_and_refuse_another_recipe(pairs_files, tiny_bert_dir,
-                                                              tmp_path, caplog):
+def test_reruns_skip_a_finished_run_and_refuse_another_recipe(
+    pairs_files, tiny_bert_dir, tmp_path, caplog
+):
     passages, queries = pairs_files
     recipe = config(passages, queries, tiny_bert_dir)
     out = tmp_path / "run"
@@ -159,8 +223,11 @@ def test_reruns_skip_a_finished_run_and_refuse_another_recipe(pairs_files, tiny_
     assert "skipped" in caplog.text and again == json.loads(json.dumps(first))
     assert (out / "model" / "model.safetensors").stat().st_mtime_ns == weights
     other = config(passages, queries, tiny_bert_dir, **{"training.learning_rate": 5e-4})
-    with pytest.raises(QcptError, match=r"another recipe: training.learning_rate: 0.001 -> "
-                                        r"0.0005"):
+    with pytest.raises(
+        QcptError,
+        match=r"another recipe: training.learning_rate: 0.001 -> "
+        r"0.0005",
+    ):
         pretrain(other, out, show_progress=False)
     assert PretrainConfig.from_yaml(out / "config.yaml") == recipe  # not overwritten
     queries.write_text(queries.read_text() + "\n")  # same records, other bytes
@@ -171,24 +238,30 @@ def test_reruns_skip_a_finished_run_and_refuse_another_recipe(pairs_files, tiny_
     assert PretrainConfig.from_yaml(out / "config.yaml") == other
 
 
-def test_a_failed_start_does_not_block_the_corrected_rerun(pairs_files, tiny_bert_dir,
-                                                           tmp_path):
+def test_a_failed_start_does_not_block_the_corrected_rerun(pairs_files, tiny_bert_dir, tmp_path):
     passages, queries = pairs_files
     out = tmp_path / "run"
     with pytest.raises(QcptError, match="needs generated queries"):
-        pretrain(config(passages, queries, tiny_bert_dir, **{"data.queries": None}), out,
-                 show_progress=False)
+        pretrain(
+            config(passages, queries, tiny_bert_dir, **{"data.queries": None}),
+            out,
+            show_progress=False,
+        )
     assert not out.exists()  # nothing half-written
     summary = pretrain(config(passages, queries, tiny_bert_dir), out, show_progress=False)
     assert summary["steps"] == 2
 
 
 def test_resume_after_a_kill_during_a_save_uses_the_last_complete_checkpoint(
-        pairs_files, tiny_bert_dir, tmp_path):
+    pairs_files, tiny_bert_dir, tmp_path
+):
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, **{
-        "training.save_steps": 1, "training.keep_checkpoints": True,
-        "training.max_steps": 3})
+    recipe = config(
+        passages,
+        queries,
+        tiny_bert_dir,
+        **{"training.save_steps": 1, "training.keep_checkpoints": True, "training.max_steps": 3},
+    )
     out = tmp_path / "run"
     pretrain(recipe, out, show_progress=False)
     first = load_file(out / "model" / "model.safetensors")
@@ -204,12 +277,14 @@ def test_resume_after_a_kill_during_a_save_uses_the_last_complete_checkpoint(
 
 
 def test_a_nan_loss_stops_with_the_step_and_term_and_keeps_the_last_checkpoint(
-        pairs_files, tiny_bert_dir, tmp_path, monkeypatch):
+    pairs_files, tiny_bert_dir, tmp_path, monkeypatch
+):
     import qcpt.pretrain.trainer as trainer_module
 
     passages, queries = pairs_files
-    recipe = config(passages, queries, tiny_bert_dir, **{"training.save_steps": 1,
-                                                         "training.max_steps": 3})
+    recipe = config(
+        passages, queries, tiny_bert_dir, **{"training.save_steps": 1, "training.max_steps": 3}
+    )
     real, calls = trainer_module.pair_infonce, []
 
     def nan_at_step_2(*args, **kwargs):
@@ -219,8 +294,11 @@ def test_a_nan_loss_stops_with_the_step_and_term_and_keeps_the_last_checkpoint(
 
     monkeypatch.setattr(trainer_module, "pair_infonce", nan_at_step_2)
     out = tmp_path / "run"
-    with pytest.raises(QcptError, match=r"stopped at step 2: loss term contrastive = nan is "
-                                        r"not finite; the last good checkpoint is .*checkpoint-1"):
+    with pytest.raises(
+        QcptError,
+        match=r"stopped at step 2: loss term contrastive = nan is "
+        r"not finite; the last good checkpoint is .*checkpoint-1",
+    ):
         pretrain(recipe, out, show_progress=False)
     assert (out / "checkpoints" / "checkpoint-1" / "trainer_state.json").is_file()
     assert not (out / "checkpoints" / "checkpoint-2").exists() and not (out / "model").exists()
@@ -228,8 +306,9 @@ def test_a_nan_loss_stops_with_the_step_and_term_and_keeps_the_last_checkpoint(
     assert pretrain(recipe, out, resume=True, show_progress=False)["steps"] == 3
 
 
-def test_a_context_kind_registered_in_one_place_runs_end_to_end(pairs_files, tiny_bert_dir,
-                                                                tmp_path, monkeypatch):
+def test_a_context_kind_registered_in_one_place_runs_end_to_end(
+    pairs_files, tiny_bert_dir, tmp_path, monkeypatch
+):
     """Adding a context kind is one ContextKind and one registration line."""
     from qcpt.pretrain import contexts
 
@@ -241,8 +320,11 @@ def test_a_context_kind_registered_in_one_place_runs_end_to_end(pairs_files, tin
         drawn.append(index)
         return " ".join(sampler.words[index][: 2 + int(rng.integers(3))])
 
-    contexts.register_context_kind(contexts.ContextKind(
-        "lead", lambda sampler, index: True, first_words, aliases=("first-words",)))
+    contexts.register_context_kind(
+        contexts.ContextKind(
+            "lead", lambda sampler, index: True, first_words, aliases=("first-words",)
+        )
+    )
     passages, queries = pairs_files
     recipe = config(passages, queries, tiny_bert_dir, **{"data.context": "first-words:1,query:1"})
     assert recipe.data.context == "first-words:1,query:1"
@@ -251,8 +333,9 @@ def test_a_context_kind_registered_in_one_place_runs_end_to_end(pairs_files, tin
     assert "loss_contrastive" in summary["final_losses"]
 
 
-def test_an_objective_registered_in_one_place_runs_end_to_end(pairs_files, tiny_bert_dir,
-                                                              tmp_path, monkeypatch):
+def test_an_objective_registered_in_one_place_runs_end_to_end(
+    pairs_files, tiny_bert_dir, tmp_path, monkeypatch
+):
     """Adding an objective is one Objective and one registration line: here, plain MLM on the
     passages (no context, no head)."""
     from torch import nn
@@ -267,16 +350,23 @@ def test_an_objective_registered_in_one_place_runs_end_to_end(pairs_files, tiny_
             self.backbone, self.head = backbone_of(mlm_model), mlm_head_of(mlm_model)
 
         def forward(self, passage, **views):
-            last = self.backbone(input_ids=passage["input_ids"],
-                                 attention_mask=passage["attention_mask"]).last_hidden_state
+            last = self.backbone(
+                input_ids=passage["input_ids"], attention_mask=passage["attention_mask"]
+            ).last_hidden_state
             loss, count = masked_lm_loss(last, passage["labels"], self.head)
             return {"mlm": loss, "mlm_count": count}
 
     monkeypatch.setattr(objectives, "OBJECTIVES", dict(objectives.OBJECTIVES))
-    objectives.register_objective(objectives.Objective(
-        "passage-mlm", lambda config, mlm, pooling, normalize: (
-            PassageMlm(mlm), {"term_weights": {"mlm": 1.0}}),
-        lambda config: {"mask_rate": 0.3, "encode_context": False}))
+    objectives.register_objective(
+        objectives.Objective(
+            "passage-mlm",
+            lambda config, mlm, pooling, normalize: (
+                PassageMlm(mlm),
+                {"term_weights": {"mlm": 1.0}},
+            ),
+            lambda config: {"mask_rate": 0.3, "encode_context": False},
+        )
+    )
     passages, queries = pairs_files
     recipe = config(passages, queries, tiny_bert_dir, objective="passage-mlm")
     summary = pretrain(recipe, tmp_path / "run", show_progress=False)
@@ -287,7 +377,8 @@ def test_an_objective_registered_in_one_place_runs_end_to_end(pairs_files, tiny_
 
 
 def test_fewer_pairs_than_one_batch_is_an_error_before_anything_is_written(
-        pairs_files, tiny_bert_dir, tmp_path):
+    pairs_files, tiny_bert_dir, tmp_path
+):
     passages, queries = pairs_files
     recipe = config(passages, queries, tiny_bert_dir, **{"training.batch_size": 64})
     with pytest.raises(QcptError, match="fewer than one batch of 64"):

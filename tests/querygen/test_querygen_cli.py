@@ -98,15 +98,18 @@ def test_a_backend_registered_in_one_place_runs_end_to_end(tmp_path, tiny_beir, 
             self.settings = settings
 
         def generate(self, passages, num_queries, seed):
-            return [[" ".join(p.text.split()[:n]) for n in range(1, (num_queries or 2) + 1)]
-                    for p in passages]
+            return [
+                [" ".join(p.text.split()[:n]) for n in range(1, (num_queries or 2) + 1)]
+                for p in passages
+            ]
 
         def describe(self):
             return {"backend": "lead-words"}
 
     monkeypatch.setattr(backends, "BACKENDS", dict(backends.BACKENDS))
-    backends.register_backend(backends.Backend("lead-words",
-                                               lambda settings, ids: LeadWords(settings)))
+    backends.register_backend(
+        backends.Backend("lead-words", lambda settings, ids: LeadWords(settings))
+    )
     passages, out = tmp_path / "passages.jsonl", tmp_path / "q.jsonl"
     _run("split-passages", tiny_beir / "corpus.jsonl", "-o", passages, "--as-is")
     _run("generate-queries", passages, "-o", out, "--backend", "lead-words", "-n", 2, "--quiet")

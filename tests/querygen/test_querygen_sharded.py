@@ -59,8 +59,16 @@ def test_merged_shards_equal_one_process(app, tmp_path, passages_file, generator
 
     merged = tmp_path / "sharded" / "queries.jsonl"
     for k in reversed(range(SHARDS)):  # no shard relies on another having run first
-        _run(app, "generate-queries", passages_file, "-o", merged, *options,
-             "--shard", f"{k}/{SHARDS}")
+        _run(
+            app,
+            "generate-queries",
+            passages_file,
+            "-o",
+            merged,
+            *options,
+            "--shard",
+            f"{k}/{SHARDS}",
+        )
     _run(app, "merge-queries", merged)
 
     assert merged.read_text() == whole.read_text()  # same records, same order, same queries

@@ -30,8 +30,11 @@ def test_yaml_syntax_error_is_one_line_with_line_and_column(tmp_path):
 def test_unknown_query_generation_key_is_an_error_naming_its_path(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("generation:\n  num_querys: 4\n")
-    with pytest.raises(QcptError, match=r"typo.yaml: bad query-generation config: "
-                                        r"generation.num_querys: unknown key"):
+    with pytest.raises(
+        QcptError,
+        match=r"typo.yaml: bad query-generation config: "
+        r"generation.num_querys: unknown key",
+    ):
         QueryGenConfig.from_yaml(path)
 
 

@@ -26,10 +26,15 @@ KILLS_PER_KIND = 3
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "qcpt", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "qcpt", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def checkpoints(folder: Path) -> dict[str, bool]:
@@ -37,8 +42,7 @@ def checkpoints(folder: Path) -> dict[str, bool]:
     ``folder/stage*/checkpoints`` (the Trainer deletes old ones meanwhile: a vanished one is
     skipped)."""
     found = {}
-    for parent in [folder / "checkpoints", *(folder / f"stage{i}" / "checkpoints"
-                                             for i in (1, 2))]:
+    for parent in [folder / "checkpoints", *(folder / f"stage{i}" / "checkpoints" for i in (1, 2))]:
         try:
             names = os.listdir(parent)
         except FileNotFoundError:
@@ -77,8 +81,15 @@ def kill_when(process: subprocess.Popen, condition, timeout: float, kill: bool =
     return False
 
 
-def kill_and_resume(args: list[str], cwd: Path, out: Path, model_dirs: list[Path],
-                    timing: tuple[float, float], saves: int, seed: int) -> dict[str, int]:
+def kill_and_resume(
+    args: list[str],
+    cwd: Path,
+    out: Path,
+    model_dirs: list[Path],
+    timing: tuple[float, float],
+    saves: int,
+    seed: int,
+) -> dict[str, int]:
     """Start ``args --resume`` again and again, killing it at random moments, then let it finish.
 
     ``timing`` is an uninterrupted run's (seconds to its first checkpoint, seconds in all) and
@@ -94,8 +105,13 @@ def kill_and_resume(args: list[str], cwd: Path, out: Path, model_dirs: list[Path
     rng = random.Random(seed)
     to_first, lifetime = timing
     interval = (lifetime - to_first) / saves
-    landed = {"start-up": 0, "training": 0, "during a save": 0, "incomplete checkpoint left": 0,
-              "during the final write": 0}
+    landed = {
+        "start-up": 0,
+        "training": 0,
+        "during a save": 0,
+        "incomplete checkpoint left": 0,
+        "during the final write": 0,
+    }
     kinds = ["start-up", "training", "during a save"] * KILLS_PER_KIND
     rng.shuffle(kinds)
     kinds += ["during the final write"] * len(model_dirs)  # the last: the steps are all done
@@ -120,8 +136,11 @@ def kill_and_resume(args: list[str], cwd: Path, out: Path, model_dirs: list[Path
             killed = kill_when(process, new_checkpoint, lifetime + 60)
             landed["incomplete checkpoint left"] += killed and not all(checkpoints(out).values())
         else:
-            killed = kill_when(process, lambda w=written: any(
-                d.exists() and d not in w for d in model_dirs), lifetime + 60)
+            killed = kill_when(
+                process,
+                lambda w=written: any(d.exists() and d not in w for d in model_dirs),
+                lifetime + 60,
+            )
         if not killed:
             assert process.returncode == 0, process.stderr.read()
         landed[kind] += killed
@@ -142,53 +161,88 @@ def pretrain_recipe(tmp_path, tiny_bert_dir):
     from tests.pretrain.conftest import write_pairs_files
 
     passages, queries = write_pairs_files(tmp_path)
-    recipe = PretrainConfig.from_yaml(None, {
-        "data.passages": str(passages), "data.queries": str(queries),
-        "model.model": str(tiny_bert_dir), "model.passage_max_length": 16,
-        "model.context_max_length": 16, "training.batch_size": 4, "training.max_steps": 40,
-        "training.save_steps": 4, "training.save_total_limit": 2, "training.logging_steps": 1,
-        "training.learning_rate": 1e-3})
+    recipe = PretrainConfig.from_yaml(
+        None,
+        {
+            "data.passages": str(passages),
+            "data.queries": str(queries),
+            "model.model": str(tiny_bert_dir),
+            "model.passage_max_length": 16,
+            "model.context_max_length": 16,
+            "training.batch_size": 4,
+            "training.max_steps": 40,
+            "training.save_steps": 4,
+            "training.save_total_limit": 2,
+            "training.logging_steps": 1,
+            "training.learning_rate": 1e-3,
+        },
+    )
     path = tmp_path / "recipe.yaml"
     path.write_text(recipe.to_yaml())
     return path
 
 
 def test_pretraining_killed_at_random_moments_resumes_to_the_same_weights(
-        pretrain_recipe, tmp_path):
+    pretrain_recipe, tmp_path
+):
     args = ["pretrain", "-c", str(pretrain_recipe), "--quiet"]
     timing = finish([*args, "-o", "reference"], tmp_path, tmp_path / "reference")
     out = tmp_path / "killed"
-    landed = kill_and_resume([*args, "-o", str(out)], tmp_path, out, [out / "model"], timing,
-                             saves=10, seed=1)
-    assert_same_weights(tmp_path / "reference" / "model" / "model.safetensors",
-                        out / "model" / "model.safetensors")
+    landed = kill_and_resume(
+        [*args, "-o", str(out)], tmp_path, out, [out / "model"], timing, saves=10, seed=1
+    )
+    assert_same_weights(
+        tmp_path / "reference" / "model" / "model.safetensors", out / "model" / "model.safetensors"
+    )
     assert min(landed.values()) >= 1, landed
     assert not (out / "checkpoints").exists()  # a finished run cleans up
 
 
 def test_fine_tuning_killed_at_random_moments_resumes_to_the_same_weights(
-        tiny_beir, tiny_bert_dir, tmp_path):
+    tiny_beir, tiny_bert_dir, tmp_path
+):
     from qcpt.finetune.config import FinetuneConfig
 
-    recipe = FinetuneConfig.from_yaml(None, {
-        "dataset": str(tiny_beir), "encoder.model": str(tiny_bert_dir),
-        "encoder.query_max_length": 8, "encoder.passage_max_length": 16,
-        "bm25_negatives.depth": 8, "bm25_negatives.negatives": 4,
-        "mined_negatives.depth": 8, "mined_negatives.negatives": 4, "stages": 2,
-        "training.max_steps": 16, "training.batch_size": 2, "training.group_size": 3,
-        "training.save_steps": 2, "training.save_total_limit": 2,
-        "training.learning_rate": 1e-3, "training.logging_steps": 1})
+    recipe = FinetuneConfig.from_yaml(
+        None,
+        {
+            "dataset": str(tiny_beir),
+            "encoder.model": str(tiny_bert_dir),
+            "encoder.query_max_length": 8,
+            "encoder.passage_max_length": 16,
+            "bm25_negatives.depth": 8,
+            "bm25_negatives.negatives": 4,
+            "mined_negatives.depth": 8,
+            "mined_negatives.negatives": 4,
+            "stages": 2,
+            "training.max_steps": 16,
+            "training.batch_size": 2,
+            "training.group_size": 3,
+            "training.save_steps": 2,
+            "training.save_total_limit": 2,
+            "training.learning_rate": 1e-3,
+            "training.logging_steps": 1,
+        },
+    )
     path = tmp_path / "recipe.yaml"
     path.write_text(recipe.to_yaml())
     args = ["finetune", "--config", str(path), "--quiet"]
     timing = finish([*args, "--output", "reference"], tmp_path, tmp_path / "reference")
     out = tmp_path / "killed"
-    landed = kill_and_resume([*args, "--output", str(out)], tmp_path, out,
-                             [out / "stage1" / "model", out / "stage2" / "model"], timing,
-                             saves=16, seed=2)
+    landed = kill_and_resume(
+        [*args, "--output", str(out)],
+        tmp_path,
+        out,
+        [out / "stage1" / "model", out / "stage2" / "model"],
+        timing,
+        saves=16,
+        seed=2,
+    )
     for stage in ("stage1", "stage2"):
-        assert_same_weights(tmp_path / "reference" / stage / "model" / "model.safetensors",
-                            out / stage / "model" / "model.safetensors")
+        assert_same_weights(
+            tmp_path / "reference" / stage / "model" / "model.safetensors",
+            out / stage / "model" / "model.safetensors",
+        )
     assert min(landed.values()) >= 1, landed
     reference = (tmp_path / "reference" / "stage2" / "run.trec").read_text()
     assert (out / "stage2" / "run.trec").read_text() == reference

@@ -50,8 +50,9 @@ def test_stop_if_not_finite_names_step_term_and_checkpoint(tmp_path):
     from qcpt.utils.training import stop_if_not_finite
 
     checkpoint(tmp_path, 4)
-    trainer = SimpleNamespace(state=SimpleNamespace(global_step=6),
-                              args=SimpleNamespace(output_dir=str(tmp_path)))
+    trainer = SimpleNamespace(
+        state=SimpleNamespace(global_step=6), args=SimpleNamespace(output_dir=str(tmp_path))
+    )
     stop_if_not_finite({"mlm": 2.0}, trainer)  # finite: nothing happens
     with pytest.raises(QcptError, match=r"step 7: loss term decoder = inf .*checkpoint-4"):
         stop_if_not_finite({"mlm": 1.0, "decoder": float("inf")}, trainer)

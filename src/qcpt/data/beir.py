@@ -227,8 +227,9 @@ def _corpus_columns(expected: int | None) -> str:
         return "3 tab-separated columns (pid, title, text) like the first line"
     if expected == 4:
         return "4 tab-separated columns (docid, url, title, body) like the first line"
-    return ("2 tab-separated columns (pid, text), 3 (pid, title, text) or 4 (docid, url, "
-            "title, body)")
+    return (
+        "2 tab-separated columns (pid, text), 3 (pid, title, text) or 4 (docid, url, title, body)"
+    )
 
 
 def _read_queries(path: Path) -> Iterator[tuple[int, tuple[str, str]]]:

@@ -189,10 +189,10 @@ def _dataset_from_folder(folder: Path, require_qrels: bool = True) -> RetrievalD
     )
 
 
-def _beir_dataset(folder: Path, corpus_path: Path, require_qrels: bool = True
-                  ) -> RetrievalDataset:
-    if not require_qrels and not any((folder / name).is_file() for name in
-                                     ("queries.jsonl", "queries.jsonl.gz")):
+def _beir_dataset(folder: Path, corpus_path: Path, require_qrels: bool = True) -> RetrievalDataset:
+    if not require_qrels and not any(
+        (folder / name).is_file() for name in ("queries.jsonl", "queries.jsonl.gz")
+    ):
         return RetrievalDataset(folder.name, folder, corpus_path, folder / "queries.jsonl", {})
     queries_path, qrels_dir = _beir_queries_and_qrels(folder)
     qrels_paths = {
@@ -218,8 +218,9 @@ def _beir_queries_and_qrels(folder: Path) -> tuple[Path, Path]:
     raise DatasetNotFoundError(f"{folder} has a corpus but no queries.jsonl")
 
 
-def _msmarco_dataset(folder: Path, corpus_path: Path, require_qrels: bool = True
-                     ) -> RetrievalDataset:
+def _msmarco_dataset(
+    folder: Path, corpus_path: Path, require_qrels: bool = True
+) -> RetrievalDataset:
     queries_files = _split_files(folder, "queries", (".tsv", ".tsv.gz"))
     qrels_paths = _split_files(folder, "qrels", _QRELS_SUFFIXES)
     if not require_qrels and not qrels_paths:

@@ -101,8 +101,9 @@ def load_query_table(path: str | Path) -> QueryTable:
     id_keys = np.frombuffer(keys, dtype=np.int64)
     if len(np.unique(id_keys)) < len(id_keys):
         read_queries(path)  # names the duplicate and its lines (an error path only)
-        raise DataFormatError(Path(path), None, "two distinct passage ids share a 64-bit key; "
-                                                "rename one of them")
+        raise DataFormatError(
+            Path(path), None, "two distinct passage ids share a 64-bit key; rename one of them"
+        )
     return QueryTable(id_keys, queries.freeze())
 
 

@@ -72,8 +72,9 @@ def iter_passages(path: str | Path, *, check_unique: bool = True) -> Iterator[Pa
         passage_id = id_field(path, number, record)
         if check_unique:
             if passage_id in seen:
-                raise DataFormatError(path, number, f"duplicate id {passage_id!r} "
-                                                    f"(first on line {seen[passage_id]})")
+                raise DataFormatError(
+                    path, number, f"duplicate id {passage_id!r} (first on line {seen[passage_id]})"
+                )
             seen[passage_id] = number
         read += 1
         text = text_field(path, number, record, "text", required=True)
@@ -89,8 +90,9 @@ def load_passages(source: str | Path, data_dir: str | Path | None = None) -> lis
     return list(_iter_source(source, data_dir, check_unique=True))
 
 
-def _iter_source(source: str | Path, data_dir: str | Path | None, *, check_unique: bool
-                 ) -> Iterator[Passage]:
+def _iter_source(
+    source: str | Path, data_dir: str | Path | None, *, check_unique: bool
+) -> Iterator[Passage]:
     path = Path(source).expanduser()
     if path.is_file():
         return iter_passages(path, check_unique=check_unique)
@@ -104,8 +106,9 @@ class PassageTable:
     document ids as int64 keys (:func:`~qcpt.data.store.string_keys`), texts and titles in
     memory-mapped :class:`~qcpt.data.store.PackedStrings`, in file order."""
 
-    def __init__(self, id_keys: np.ndarray, doc_keys: np.ndarray, texts: PackedStrings,
-                 titles: PackedStrings):
+    def __init__(
+        self, id_keys: np.ndarray, doc_keys: np.ndarray, texts: PackedStrings, titles: PackedStrings
+    ):
         self.id_keys, self.doc_keys, self.texts, self.titles = id_keys, doc_keys, texts, titles
 
     def __len__(self) -> int:
@@ -136,8 +139,7 @@ class _TitledTexts(Sequence[str]):
         return document_text(Passage("", text, title), self.separator)
 
 
-def load_passage_table(source: str | Path, data_dir: str | Path | None = None
-                       ) -> PassageTable:
+def load_passage_table(source: str | Path, data_dir: str | Path | None = None) -> PassageTable:
     """:func:`load_passages` as a :class:`PassageTable`: one pass over the file, memory that
     stays flat as the corpus grows (about 32 bytes a passage besides the mapped texts).
 
@@ -155,14 +157,15 @@ def load_passage_table(source: str | Path, data_dir: str | Path | None = None
         # the duplicate, named with its lines by the reader's own check (an error path only)
         for _ in _iter_source(source, data_dir, check_unique=True):
             pass
-        raise DataFormatError(Path(source), None, "two distinct passage ids share a 64-bit "
-                                                  "key; rename one of them")
-    return PassageTable(id_keys, np.frombuffer(doc_ids, dtype=np.int64), texts.freeze(),
-                        titles.freeze())
+        raise DataFormatError(
+            Path(source), None, "two distinct passage ids share a 64-bit key; rename one of them"
+        )
+    return PassageTable(
+        id_keys, np.frombuffer(doc_ids, dtype=np.int64), texts.freeze(), titles.freeze()
+    )
 
 
-def sample_whole_documents(passages: list[Passage], target: int | None, seed: int
-                           ) -> list[Passage]:
+def sample_whole_documents(passages: list[Passage], target: int | None, seed: int) -> list[Passage]:
     """The passages of seeded-random whole documents, at least ``target`` of them (all when
     None or more than there are), in their original order. Whole documents keep every span
     context (random, nearby, overlapping) of a sampled passage available."""

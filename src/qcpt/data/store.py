@@ -65,8 +65,11 @@ class PackedStrings(Sequence[str]):
         """Stop appending and map the file; returns the store."""
         if self._data is None:
             self._file.flush()
-            self._data = (np.memmap(self._file, dtype=np.uint8, mode="r") if self._size
-                          else np.zeros(0, dtype=np.uint8))
+            self._data = (
+                np.memmap(self._file, dtype=np.uint8, mode="r")
+                if self._size
+                else np.zeros(0, dtype=np.uint8)
+            )
             self._ends_array = np.frombuffer(self._ends, dtype=np.int64)
         return self
 
@@ -85,7 +88,7 @@ class PackedStrings(Sequence[str]):
 
     def _decode(self, index: int) -> str:
         start = self._ends_array[index - 1] if index else 0
-        return bytes(self._data[start:self._ends_array[index]]).decode("utf-8")
+        return bytes(self._data[start : self._ends_array[index]]).decode("utf-8")
 
     def __getitem__(self, index):
         self.freeze()
@@ -101,8 +104,10 @@ class PackedStrings(Sequence[str]):
         return self._decode(index)
 
     def __reduce__(self):  # a worker process would otherwise get a copy of every byte
-        raise TypeError("PackedStrings is not picklable: its file belongs to this process "
-                        "(use DataLoader workers started by fork)")
+        raise TypeError(
+            "PackedStrings is not picklable: its file belongs to this process "
+            "(use DataLoader workers started by fork)"
+        )
 
 
 class PackedStringLists(Sequence[list[str]]):
@@ -144,7 +149,7 @@ class PackedStringLists(Sequence[list[str]]):
         if not 0 <= index < len(self):
             raise IndexError(f"list {index} of {len(self)}")
         start = self._ends[index - 1] if index else 0
-        return self.strings[start:self._ends[index]]
+        return self.strings[start : self._ends[index]]
 
 
 class Subset(Sequence):

@@ -21,13 +21,17 @@ PAPER_POOLING = "cls"
 class EncoderSpec(Section):
     """The checkpoint a stage starts from and how its token states become one vector."""
 
-    model: str = Field("bert-base-uncased", description="checkpoint folder, Hugging Face id or "
-                       "a qcpt model folder")
+    model: str = Field(
+        "bert-base-uncased", description="checkpoint folder, Hugging Face id or a qcpt model folder"
+    )
     pooling: Literal["cls", "mean"] | None = Field(
-        None, description="cls or mean; default: the checkpoint's own (sentence-transformers / "
-        "qcpt.json), else cls (the paper)")
-    normalize: bool | None = Field(None, description="L2-normalise vectors; default: the "
-                                   "checkpoint's own, else no")
+        None,
+        description="cls or mean; default: the checkpoint's own (sentence-transformers / "
+        "qcpt.json), else cls (the paper)",
+    )
+    normalize: bool | None = Field(
+        None, description="L2-normalise vectors; default: the checkpoint's own, else no"
+    )
     title_separator: str = Field(" ", description="between a passage's title and text")
 
     def vector_settings(self, defaults: Mapping[str, Any]) -> tuple[str, bool]:
@@ -35,6 +39,7 @@ class EncoderSpec(Section):
         ``defaults`` (:func:`qcpt.encoder.read_model_defaults`), then to [CLS] and no
         normalisation."""
         pooling = self.pooling or defaults.get("pooling", PAPER_POOLING)
-        normalize = self.normalize if self.normalize is not None \
-            else bool(defaults.get("normalize", False))
+        normalize = (
+            self.normalize if self.normalize is not None else bool(defaults.get("normalize", False))
+        )
         return pooling, normalize

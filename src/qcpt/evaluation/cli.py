@@ -34,9 +34,13 @@ def evaluate_command(
     ] = None,
     min_relevance: Annotated[
         int | None,
-        typer.Option("--min-relevance", help="Lowest grade counted relevant by binary measures "
-                     "(default: 2 for TREC DL qrels, found by the data set folder's name, else "
-                     "1, as eval-model).", show_default=False),
+        typer.Option(
+            "--min-relevance",
+            help="Lowest grade counted relevant by binary measures "
+            "(default: 2 for TREC DL qrels, found by the data set folder's name, else "
+            "1, as eval-model).",
+            show_default=False,
+        ),
     ] = None,
     ignore_identical_ids: Annotated[
         bool,
@@ -58,7 +62,8 @@ def evaluate_command(
     if min_relevance is None:  # qrels/<split>.tsv inside the data set's folder, or beside it
         folder = qrels.resolve().parent
         min_relevance = default_min_relevance(
-            folder.parent.name if folder.name.endswith("qrels") else folder.name)
+            folder.parent.name if folder.name.endswith("qrels") else folder.name
+        )
     judgments = load_qrels(qrels)
     ranking = read_run(run)
     result = evaluate_run(

@@ -135,8 +135,9 @@ def merge_runs(runs: Iterable[Mapping[str, Mapping[str, float]]], depth: int | N
 RRF_K = 60
 
 
-def reciprocal_rank_fusion(runs: Iterable[Mapping[str, Mapping[str, float]]], *,
-                           k: int = RRF_K, depth: int | None = None) -> Run:
+def reciprocal_rank_fusion(
+    runs: Iterable[Mapping[str, Mapping[str, float]]], *, k: int = RRF_K, depth: int | None = None
+) -> Run:
     """Reciprocal rank fusion: each document scores ``sum over runs of 1 / (k + rank)``.
 
     Ranks are 1-based in each run's own order (score desc, docid asc); a run that does not list

@@ -20,8 +20,9 @@ CORRECTION_NAME = "Benjamini-Hochberg (scipy.stats.false_discovery_control)"
 INTERVAL_NAME = "95 % percentile bootstrap over queries (scipy.stats.bootstrap, 10,000 resamples)"
 
 
-def bootstrap_interval(values: Sequence[float], *, confidence: float = 0.95,
-                       resamples: int = 10_000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(
+    values: Sequence[float], *, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of ``values`` (one value per query)."""
     from scipy import stats
 
@@ -29,14 +30,20 @@ def bootstrap_interval(values: Sequence[float], *, confidence: float = 0.95,
     if len(data) < 2 or np.all(data == data[0]):
         mean = float(data.mean()) if len(data) else float("nan")
         return mean, mean
-    result = stats.bootstrap((data,), np.mean, confidence_level=confidence,
-                             n_resamples=resamples, method="percentile",
-                             rng=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        (data,),
+        np.mean,
+        confidence_level=confidence,
+        n_resamples=resamples,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def paired_comparison(system: Mapping[str, float], baseline: Mapping[str, float], *,
-                      seed: int = 0) -> dict[str, float | int]:
+def paired_comparison(
+    system: Mapping[str, float], baseline: Mapping[str, float], *, seed: int = 0
+) -> dict[str, float | int]:
     """``system`` minus ``baseline`` on their common queries: mean difference, its bootstrap
     interval, the paired t statistic and two-sided p-value, and the number of queries."""
     from scipy import stats
@@ -51,8 +58,14 @@ def paired_comparison(system: Mapping[str, float], baseline: Mapping[str, float]
     else:
         test = stats.ttest_rel(a, b)
         t, p = float(test.statistic), float(test.pvalue)
-    return {"mean_difference": float(difference.mean()) if len(common) else float("nan"),
-            "ci_low": low, "ci_high": high, "t": t, "p_value": p, "queries": len(common)}
+    return {
+        "mean_difference": float(difference.mean()) if len(common) else float("nan"),
+        "ci_low": low,
+        "ci_high": high,
+        "t": t,
+        "p_value": p,
+        "queries": len(common),
+    }
 
 
 def adjust_p_values(p_values: Sequence[float]) -> list[float]:
@@ -61,5 +74,6 @@ def adjust_p_values(p_values: Sequence[float]) -> list[float]:
 
     if not p_values:
         return []
-    return [float(p) for p in stats.false_discovery_control(np.asarray(p_values, float),
-                                                             method="bh")]
+    return [
+        float(p) for p in stats.false_discovery_control(np.asarray(p_values, float), method="bh")
+    ]

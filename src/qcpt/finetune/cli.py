@@ -24,12 +24,27 @@ console = Console(stderr=True)
 
 # each fine-tuning option is the recipe field it overrides (type and help from FinetuneConfig)
 FtDatasetOpt = recipe_option(FinetuneConfig, "dataset", "--dataset")
-FtDataDirOpt = recipe_option(FinetuneConfig, "data_dir", "--data-dir",
-                             help="Folder holding datasets by name (default: $QCPT_DATA_DIR).")
-FtModelOpt = recipe_option(FinetuneConfig, "encoder.model", "--model", "-m",
-                           help="Starting encoder: qcpt artefact, checkpoint folder or hub id.")
-StagesOpt = recipe_option(FinetuneConfig, "stages", "--stages", min=1, max=2,
-                          help="1: BM25 negatives only; 2: then mined negatives.")
+FtDataDirOpt = recipe_option(
+    FinetuneConfig,
+    "data_dir",
+    "--data-dir",
+    help="Folder holding datasets by name (default: $QCPT_DATA_DIR).",
+)
+FtModelOpt = recipe_option(
+    FinetuneConfig,
+    "encoder.model",
+    "--model",
+    "-m",
+    help="Starting encoder: qcpt artefact, checkpoint folder or hub id.",
+)
+StagesOpt = recipe_option(
+    FinetuneConfig,
+    "stages",
+    "--stages",
+    min=1,
+    max=2,
+    help="1: BM25 negatives only; 2: then mined negatives.",
+)
 Stage2InitOpt = recipe_option(FinetuneConfig, "stage2_init", "--stage2-init")
 TrainGroupsOpt = recipe_option(FinetuneConfig, "train_groups", "--train-groups")
 DevSplitOpt = recipe_option(FinetuneConfig, "dev_split", "--dev-split")
@@ -37,13 +52,14 @@ QueriesBatchOpt = recipe_option(FinetuneConfig, "training.batch_size", "--batch-
 GroupSizeOpt = recipe_option(FinetuneConfig, "training.group_size", "--group-size", min=1)
 TemperatureOpt = recipe_option(FinetuneConfig, "training.temperature", "--temperature")
 ZeroShotOpt = recipe_option(FinetuneConfig, "evaluation.zero_shot", "--zero-shot/--no-zero-shot")
-TrainSplitOpt = Annotated[str, typer.Option("--split",
-                                            help="qrels split whose queries get groups.")]
+TrainSplitOpt = Annotated[
+    str, typer.Option("--split", help="qrels split whose queries get groups.")
+]
 GroupsOutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Groups jsonl to write.")]
-NegDepthOpt = Annotated[int, typer.Option("--depth", "-k", min=1,
-                                          help="Ranks searched per query.")]
-SkipTopOpt = Annotated[int, typer.Option("--skip-top", min=0,
-                                         help="Ranks dropped from the top before sampling.")]
+NegDepthOpt = Annotated[int, typer.Option("--depth", "-k", min=1, help="Ranks searched per query.")]
+SkipTopOpt = Annotated[
+    int, typer.Option("--skip-top", min=0, help="Ranks dropped from the top before sampling.")
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the negative sampling.")]
 
 
@@ -75,15 +91,21 @@ def mine_command(
     model: ModelOpt,
     data_dir: DataDirOpt = None,
     split: TrainSplitOpt = "train",
-    embeddings: Annotated[Path | None, typer.Option(
-        "--embeddings", help="Corpus shards of this model (reused when complete; default: "
-        "OUTPUT's name + .embeddings/ beside it).")] = None,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option(
+            "--embeddings",
+            help="Corpus shards of this model (reused when complete; default: "
+            "OUTPUT's name + .embeddings/ beside it).",
+        ),
+    ] = None,
     depth: NegDepthOpt = 200,
     negatives: Annotated[int, typer.Option(min=1, help="Negatives sampled per query.")] = 128,
     skip_top: SkipTopOpt = 0,
     seed: SeedOpt = 42,
-    run_output: Annotated[Path | None, typer.Option(
-        "--run", help="Also write the mining run (TREC) here.")] = None,
+    run_output: Annotated[
+        Path | None, typer.Option("--run", help="Also write the mining run (TREC) here.")
+    ] = None,
     quiet: QuietOpt = False,
     encoder_options: dict | None = None,
 ) -> None:
@@ -98,11 +120,18 @@ def mine_command(
     check_output_file(output)  # before the mining, not after it
     check_output_file(run_output, "--run")
     settings = encoder_settings(model, **encoder_options)
-    negatives_config = NegativesConfig(depth=depth, negatives=negatives, skip_top=skip_top,
-                                       seed=seed)
+    negatives_config = NegativesConfig(
+        depth=depth, negatives=negatives, skip_top=skip_top, seed=seed
+    )
     embeddings = embeddings or output.with_name(output.name.split(".")[0] + ".embeddings")
-    groups, run = mine_groups(DenseEncoder(settings), resolve_dataset(dataset, data_dir), split,
-                              negatives_config, embeddings, not quiet)
+    groups, run = mine_groups(
+        DenseEncoder(settings),
+        resolve_dataset(dataset, data_dir),
+        split,
+        negatives_config,
+        embeddings,
+        not quiet,
+    )
     if run_output is not None:
         write_run(run, run_output, tag="dense")
     console.print(f"wrote {write_groups(groups, output)} groups to {output}")
@@ -110,8 +139,9 @@ def mine_command(
 
 @with_training_options
 def finetune_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (a rerun "
-                                         "skips finished stages).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Results folder (a rerun skips finished stages).")
+    ],
     dataset: FtDatasetOpt = None,
     data_dir: FtDataDirOpt = None,
     model: FtModelOpt = None,
@@ -132,13 +162,19 @@ def finetune_command(
 
     overrides = recipe_overrides(finetune_command, {**locals(), **run})
     recipe = FinetuneConfig.from_yaml(run["config"], overrides)
-    summary = run_finetune(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
-                           show_progress=not run["quiet"])
+    summary = run_finetune(
+        recipe,
+        output,
+        resume=run["resume"],
+        overwrite=run["overwrite"],
+        show_progress=not run["quiet"],
+    )
     if not distributed_state().is_main_process:
         return
     if summary["results"]:
-        Console().print(metrics_table(summary["results"], title=f"{summary['dataset']} "
-                                      f"({summary['split']})"))
+        Console().print(
+            metrics_table(summary["results"], title=f"{summary['dataset']} ({summary['split']})")
+        )
     else:
         Console().print(f"trained (not evaluated): {output}", highlight=False)
     console.print(f"results in {output} ({SUMMARY_MARKDOWN})")

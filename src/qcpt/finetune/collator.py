@@ -23,9 +23,14 @@ class GroupCollator:
     def __call__(self, examples: list[dict]) -> dict[str, dict]:
         queries = [example["query"] for example in examples]
         passages = [text for example in examples for text in example["passages"]]
-        return {"query": self._tokenize(queries, self.query_max_length),
-                "passages": self._tokenize(passages, self.passage_max_length)}
+        return {
+            "query": self._tokenize(queries, self.query_max_length),
+            "passages": self._tokenize(passages, self.passage_max_length),
+        }
 
     def _tokenize(self, texts: list[str], max_length: int) -> dict:
-        return dict(self.tokenizer(texts, truncation=True, max_length=max_length, padding=True,
-                                   return_tensors="pt"))
+        return dict(
+            self.tokenizer(
+                texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+            )
+        )

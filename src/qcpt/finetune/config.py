@@ -28,8 +28,12 @@ class NegativesConfig(_Section):
 
     depth: int = Field(200, gt=0, description="ranks searched per query")
     negatives: int = Field(128, gt=0, description="negatives sampled per query")
-    skip_top: int = Field(0, ge=0, description="ranks dropped from the top before sampling "
-                          "(unjudged near-duplicates of the positive are often there)")
+    skip_top: int = Field(
+        0,
+        ge=0,
+        description="ranks dropped from the top before sampling "
+        "(unjudged near-duplicates of the positive are often there)",
+    )
     seed: int = 42
 
 
@@ -40,17 +44,23 @@ class TrainingConfig(TrainerSettings):
     epochs: float = Field(3.0, gt=0)
     batch_size: int = Field(8, gt=0, description="queries per device and step")
     group_size: int = Field(16, ge=1, description="passages per query: 1 positive + negatives")
-    temperature: float = Field(1.0, gt=0, description="scores = q.p / temperature; 1 for raw "
-                               "dot products, ~0.05 for normalised vectors")
-    cross_device_negatives: bool = Field(True, description="score against the passages of all "
-                                         "processes")
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        description="scores = q.p / temperature; 1 for raw "
+        "dot products, ~0.05 for normalised vectors",
+    )
+    cross_device_negatives: bool = Field(
+        True, description="score against the passages of all processes"
+    )
 
 
 class EvaluationConfig(_Section):
     """Test-set retrieval after each stage (and of the starting model when zero_shot)."""
 
-    split: str | None = Field("test", description="null: no evaluation (a corpus without "
-                              "qrels, trained on given groups)")
+    split: str | None = Field(
+        "test", description="null: no evaluation (a corpus without qrels, trained on given groups)"
+    )
     depth: int = Field(1000, gt=0)
     batch_size: int = Field(64, gt=0)
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
@@ -66,12 +76,16 @@ class FinetuneConfig(Recipe):
     train_split: str = "train"
     dev_split: str | None = Field(None, description="qrels split for the dev loss in training")
     train_groups: str | None = Field(
-        None, description="stage-1 groups file (Tevatron or FlagEmbedding jsonl) used instead "
-        "of BM25 negatives")
+        None,
+        description="stage-1 groups file (Tevatron or FlagEmbedding jsonl) used instead "
+        "of BM25 negatives",
+    )
     stages: Literal[1, 2] = 2
     stage2_init: Literal["initial", "stage1"] = Field(
-        "initial", description="stage 2 restarts from the starting model (the authors) or "
-        "continues from the stage-1 model")
+        "initial",
+        description="stage 2 restarts from the starting model (the authors) or "
+        "continues from the stage-1 model",
+    )
     encoder: EncoderConfig = EncoderConfig()
     bm25_negatives: NegativesConfig = NegativesConfig(negatives=30)
     mined_negatives: NegativesConfig = NegativesConfig()

@@ -31,8 +31,9 @@ class GroupsDataset(Dataset):
     drawn; the same (seed, epoch, item) always gives the same example.
     """
 
-    def __init__(self, path: str | Path, group_size: int, *, seed: int = 42,
-                 title_separator: str = " "):
+    def __init__(
+        self, path: str | Path, group_size: int, *, seed: int = 42, title_separator: str = " "
+    ):
         if group_size < 1:
             raise QcptError(f"group_size must be at least 1, got {group_size}")
         self.path = Path(path)
@@ -58,8 +59,11 @@ class GroupsDataset(Dataset):
                         offsets.append((offset, number))
                 offset += len(raw)
         if without_negatives:
-            logger.warning("%s: %d groups have no negative passage and are skipped",
-                           self.path, without_negatives)
+            logger.warning(
+                "%s: %d groups have no negative passage and are skipped",
+                self.path,
+                without_negatives,
+            )
         return offsets
 
     def __len__(self) -> int:
@@ -88,10 +92,10 @@ class GroupsDataset(Dataset):
         else:
             random.Random(f"{self.seed}:{index}").shuffle(negatives)
             start = self.epoch * wanted % len(negatives)
-            chosen = (negatives + negatives)[start:start + wanted]
-        return {"query": group.query,
-                "passages": [self._text(p) for p in [positive, *chosen]]}
+            chosen = (negatives + negatives)[start : start + wanted]
+        return {"query": group.query, "passages": [self._text(p) for p in [positive, *chosen]]}
 
     def _text(self, passage: Passage) -> str:
-        return document_text(Document(passage.docid, passage.text, passage.title),
-                             self.title_separator)
+        return document_text(
+            Document(passage.docid, passage.text, passage.title), self.title_separator
+        )

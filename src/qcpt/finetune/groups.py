@@ -59,9 +59,12 @@ class TrainingGroup:
 
     def to_json(self) -> dict[str, Any]:
         """The Tevatron line object."""
-        return {"query_id": self.query_id, "query": self.query,
-                "positive_passages": [p.to_json() for p in self.positives],
-                "negative_passages": [p.to_json() for p in self.negatives]}
+        return {
+            "query_id": self.query_id,
+            "query": self.query,
+            "positive_passages": [p.to_json() for p in self.positives],
+            "negative_passages": [p.to_json() for p in self.negatives],
+        }
 
 
 def write_groups(groups: Iterable[TrainingGroup], path: str | Path) -> int:
@@ -98,14 +101,18 @@ def parse_group_line(line: str, path: str | Path, number: int) -> TrainingGroup:
     query_id = str(record.get("query_id", number))
     if "positive_passages" in record:
         positives = _passages(record["positive_passages"], "positive_passages", path, number)
-        negatives = _passages(record.get("negative_passages", []), "negative_passages", path,
-                              number)
+        negatives = _passages(
+            record.get("negative_passages", []), "negative_passages", path, number
+        )
     elif "pos" in record:
         positives = _passages(record["pos"], "pos", path, number)
         negatives = _passages(record.get("neg", []), "neg", path, number)
     else:
-        raise DataFormatError(path, number, "no positives: expected 'positive_passages' "
-                              "(Tevatron) or 'pos' (FlagEmbedding)")
+        raise DataFormatError(
+            path,
+            number,
+            "no positives: expected 'positive_passages' (Tevatron) or 'pos' (FlagEmbedding)",
+        )
     if not positives:
         raise DataFormatError(path, number, "a group needs at least one positive passage")
     return TrainingGroup(query_id, query, positives, negatives)
@@ -121,17 +128,24 @@ def _passages(items: Any, key: str, path: str | Path, number: int) -> list[Passa
         elif isinstance(item, dict):
             text, title, docid = item.get("text"), item.get("title") or "", item.get("docid", "")
         else:
-            raise DataFormatError(path, number, f"'{key}' holds a {type(item).__name__}, "
-                                  "expected a string or a passage object")
+            raise DataFormatError(
+                path,
+                number,
+                f"'{key}' holds a {type(item).__name__}, expected a string or a passage object",
+            )
         if not isinstance(text, str) or not text.strip():
             raise DataFormatError(path, number, f"a passage in '{key}' has no text")
         passages.append(Passage(str(docid), text, str(title)))
     return passages
 
 
-def groups_from_run(run: Run, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
-                    corpus: Mapping[str, Document], negatives: NegativesConfig
-                    ) -> list[TrainingGroup]:
+def groups_from_run(
+    run: Run,
+    queries: Mapping[str, str],
+    qrels: Mapping[str, Mapping[str, int]],
+    corpus: Mapping[str, Document],
+    negatives: NegativesConfig,
+) -> list[TrainingGroup]:
     """One group per judged query: qrels positives and negatives sampled from its ranking.
 
     The ranking is cut to ranks ``skip_top + 1 .. depth``; every document with a grade > 0 is
@@ -148,21 +162,28 @@ def groups_from_run(run: Run, queries: Mapping[str, str], qrels: Mapping[str, Ma
             no_positive += 1
             continue
         ranking = [docid for docid, _ in ranked(run.get(query_id, {}), negatives.depth)]
-        candidates = [d for d in ranking[negatives.skip_top:]
-                      if d not in relevant and d in corpus]
+        candidates = [d for d in ranking[negatives.skip_top :] if d not in relevant and d in corpus]
         if not candidates:
             no_negative += 1
             continue
         rng = random.Random(f"{negatives.seed}:{query_id}")
         sampled = rng.sample(candidates, min(negatives.negatives, len(candidates)))
-        groups.append(TrainingGroup(query_id, queries[query_id], positives,
-                                    [_passage(corpus[d]) for d in sampled]))
+        groups.append(
+            TrainingGroup(
+                query_id, queries[query_id], positives, [_passage(corpus[d]) for d in sampled]
+            )
+        )
     if no_positive:
-        logger.warning("%d judged queries have no text or no positive document in the corpus "
-                       "and get no group", no_positive)
+        logger.warning(
+            "%d judged queries have no text or no positive document in the corpus and get no group",
+            no_positive,
+        )
     if no_negative:
-        logger.warning("%d queries have no negative left in the top %d and get no group",
-                       no_negative, negatives.depth)
+        logger.warning(
+            "%d queries have no negative left in the top %d and get no group",
+            no_negative,
+            negatives.depth,
+        )
     return groups
 
 
@@ -170,8 +191,9 @@ def _passage(document: Document) -> Passage:
     return Passage(document.id, document.text, document.title)
 
 
-def bm25_groups(dataset: RetrievalDataset, split: str, negatives: NegativesConfig,
-                show_progress: bool = True) -> tuple[list[TrainingGroup], Run]:
+def bm25_groups(
+    dataset: RetrievalDataset, split: str, negatives: NegativesConfig, show_progress: bool = True
+) -> tuple[list[TrainingGroup], Run]:
     """Stage-1 groups: BM25 (bm25s, English stemming) negatives for the split's queries."""
     from qcpt.retrieval import BM25Index
 
@@ -184,9 +206,14 @@ def bm25_groups(dataset: RetrievalDataset, split: str, negatives: NegativesConfi
     return groups_from_run(run, queries, qrels, documents, negatives), run
 
 
-def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: NegativesConfig,
-                embeddings_dir: str | Path, show_progress: bool = True
-                ) -> tuple[list[TrainingGroup], Run]:
+def mine_groups(
+    encoder,
+    dataset: RetrievalDataset,
+    split: str,
+    negatives: NegativesConfig,
+    embeddings_dir: str | Path,
+    show_progress: bool = True,
+) -> tuple[list[TrainingGroup], Run]:
     """Stage-2 groups: negatives mined with a dense ``encoder`` (a :class:`DenseEncoder`).
 
     The corpus is encoded into shards in ``embeddings_dir`` (complete shards are reused, so the
@@ -200,19 +227,25 @@ def mine_groups(encoder, dataset: RetrievalDataset, split: str, negatives: Negat
     return groups_from_run(run, queries, qrels, documents, negatives), run
 
 
-def documents_for_groups(dataset: RetrievalDataset, run: Run,
-                         qrels: Mapping[str, Mapping[str, int]]) -> dict[str, Document]:
+def documents_for_groups(
+    dataset: RetrievalDataset, run: Run, qrels: Mapping[str, Mapping[str, int]]
+) -> dict[str, Document]:
     """The corpus documents :func:`groups_from_run` can use (every judged document and every
     ranked one), picked from one pass over the corpus, so memory grows with queries x depth,
     not with the corpus."""
     wanted = {docid for judgements in qrels.values() for docid in judgements}
     wanted.update(docid for ranking in run.values() for docid in ranking)
-    return {document.id: document for document in dataset.iter_corpus()
-            if document.id in wanted}
+    return {document.id: document for document in dataset.iter_corpus() if document.id in wanted}
 
 
-def dense_run(encoder, dataset: RetrievalDataset, queries: Mapping[str, str], depth: int,
-              embeddings_dir: str | Path, show_progress: bool = True) -> Run:
+def dense_run(
+    encoder,
+    dataset: RetrievalDataset,
+    queries: Mapping[str, str],
+    depth: int,
+    embeddings_dir: str | Path,
+    show_progress: bool = True,
+) -> Run:
     """The ``encoder``'s top ``depth`` corpus documents for each of ``queries`` (the corpus is
     encoded into shards in ``embeddings_dir``; complete shards are reused)."""
     from qcpt.retrieval import encode_to_shards, search_shards
@@ -225,8 +258,11 @@ def dense_run(encoder, dataset: RetrievalDataset, queries: Mapping[str, str], de
 
 def _judged_queries(dataset: RetrievalDataset, split: str) -> dict[str, str]:
     qrels = dataset.qrels(split)
-    queries = {q: text for q, text in dataset.queries(split).items()
-               if any(grade > 0 for grade in qrels.get(q, {}).values())}
+    queries = {
+        q: text
+        for q, text in dataset.queries(split).items()
+        if any(grade > 0 for grade in qrels.get(q, {}).values())
+    }
     if not queries:
         raise QcptError(f"{dataset.name}/{split} has no query with a relevant document")
     return queries

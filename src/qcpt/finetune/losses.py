@@ -6,8 +6,13 @@ import torch
 import torch.nn.functional as F
 
 
-def contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.Tensor, group_size: int,
-                     temperature: float = 1.0, query_offset: int = 0) -> torch.Tensor:
+def contrastive_loss(
+    query_vectors: torch.Tensor,
+    passage_vectors: torch.Tensor,
+    group_size: int,
+    temperature: float = 1.0,
+    query_offset: int = 0,
+) -> torch.Tensor:
     """Mean cross-entropy of each query over every passage of the batch.
 
     Inputs: ``query_vectors`` (n, dim) and ``passage_vectors`` (m * group_size, dim) laid out

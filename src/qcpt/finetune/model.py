@@ -33,8 +33,9 @@ class BiEncoder(nn.Module):
         freeze_pooler(encoder)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, pooling: Literal["cls", "mean"] = "cls",
-                        normalize: bool = False) -> BiEncoder:
+    def from_pretrained(
+        cls, path: str | Path, pooling: Literal["cls", "mean"] = "cls", normalize: bool = False
+    ) -> BiEncoder:
         """Load the encoder with ``AutoModel.from_pretrained`` in float32 (the trained copy)."""
         from transformers import AutoModel
 
@@ -50,13 +51,20 @@ class BiEncoder(nn.Module):
         vectors = pool(hidden, tokens["attention_mask"], self.pooling)
         return nn.functional.normalize(vectors, dim=-1) if self.normalize else vectors
 
-    def forward(self, query: dict[str, torch.Tensor], passages: dict[str, torch.Tensor]
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, query: dict[str, torch.Tensor], passages: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encode(query), self.encode(passages)
 
-    def activation_checkpointing_enable(self, activation_checkpointing_kwargs: dict | None = None,
-                                        every_n_layers: int = 1, offload: bool = False):
+    def activation_checkpointing_enable(
+        self,
+        activation_checkpointing_kwargs: dict | None = None,
+        every_n_layers: int = 1,
+        offload: bool = False,
+    ):
         """Recompute the encoder's activations in the backward pass (called by the Trainer)."""
         self.encoder.activation_checkpointing_enable(
             activation_checkpointing_kwargs=activation_checkpointing_kwargs,
-            every_n_layers=every_n_layers, offload=offload)
+            every_n_layers=every_n_layers,
+            offload=offload,
+        )

@@ -54,8 +54,14 @@ SUMMARY_FILE = "summary.json"
 SUMMARY_MARKDOWN = "summary.md"
 
 
-def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool = False,
-                 overwrite: bool = False, show_progress: bool = True) -> dict[str, Any]:
+def run_finetune(
+    config: FinetuneConfig,
+    output_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
     """Run the recipe's stages into ``output_dir`` and return the summary (also written).
 
     The folder follows the stage protocol (:mod:`qcpt.utils.stage`): a finished run of the
@@ -70,17 +76,26 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     evaluated = config.evaluation.split is not None
     finished = summary_path.is_file() and all(
         (d / (METRICS_FILE if evaluated else f"{MODEL_DIR}/qcpt.json")).is_file()
-        for d in stage_dirs)
+        for d in stage_dirs
+    )
     progress = any((output_dir / name).exists() for name in ("stage1", "stage2", "zero-shot"))
-    stage_run = open_stage(output_dir, "finetune", config, finished=finished, progress=progress,
-                           overwrite=overwrite, may_change=("stages",),
-                           inputs={"train_groups": config.train_groups})
+    stage_run = open_stage(
+        output_dir,
+        "finetune",
+        config,
+        finished=finished,
+        progress=progress,
+        overwrite=overwrite,
+        may_change=("stages",),
+        inputs={"train_groups": config.train_groups},
+    )
     state.wait_for_everyone()
     if stage_run.action == "skip":
         return json.loads(summary_path.read_text())
     # given groups need no qrels to train on; without evaluation none are read at all
-    dataset = resolve_dataset(config.dataset, config.data_dir,
-                              require_qrels=evaluated or not config.train_groups)
+    dataset = resolve_dataset(
+        config.dataset, config.data_dir, require_qrels=evaluated or not config.train_groups
+    )
     initial = resolve_model(config.encoder.model)
     if state.is_main_process:
         _check_inputs(config, dataset, output_dir, initial)
@@ -95,20 +110,27 @@ def run_finetune(config: FinetuneConfig, output_dir: str | Path, *, resume: bool
     dev_groups = runner.dev_groups() if config.dev_split else None
     results["stage 1"] = runner.stage(1, initial, dev_groups)
     if config.stages == 2:
-        stage2_init = initial if config.stage2_init == "initial" \
-            else str(output_dir / "stage1" / MODEL_DIR)
+        stage2_init = (
+            initial if config.stage2_init == "initial" else str(output_dir / "stage1" / MODEL_DIR)
+        )
         results["stage 2"] = runner.stage(2, stage2_init, dev_groups)
     summary = _summary(config, dataset, output_dir, results)
     if state.is_main_process:
         write_json(summary_path, summary)
         write_text(output_dir / SUMMARY_MARKDOWN, summary_markdown(summary))
-        stage_run.finish({"summary": SUMMARY_FILE, "summary_markdown": SUMMARY_MARKDOWN,
-                          **{d.name: d.name for d in stage_dirs}})
+        stage_run.finish(
+            {
+                "summary": SUMMARY_FILE,
+                "summary_markdown": SUMMARY_MARKDOWN,
+                **{d.name: d.name for d in stage_dirs},
+            }
+        )
     return summary
 
 
-def _check_inputs(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,
-                  initial: str) -> None:
+def _check_inputs(
+    config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path, initial: str
+) -> None:
     """Read what the stages will read, so that a bad input fails before the output folder is
     written: the starting model's config and tokenizer, the given groups (unless stage 1 has
     its groups already) and the train, dev and test qrels and queries (the dataset keeps them,
@@ -133,8 +155,16 @@ def _check_inputs(config: FinetuneConfig, dataset: RetrievalDataset, output_dir:
 class _StageRunner:
     """Groups, training and evaluation of one stage; main-process-only parts are fenced."""
 
-    def __init__(self, config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,
-                 pooling: str, normalize: bool, resume: bool, show_progress: bool):
+    def __init__(
+        self,
+        config: FinetuneConfig,
+        dataset: RetrievalDataset,
+        output_dir: Path,
+        pooling: str,
+        normalize: bool,
+        resume: bool,
+        show_progress: bool,
+    ):
         self.config = config
         self.dataset = dataset
         self.output_dir = output_dir
@@ -162,11 +192,19 @@ class _StageRunner:
         if not (model_dir / "qcpt.json").is_file():
             with self._timed(stage_dir, "train_s"):
                 figures = train_bi_encoder(
-                    init_model, groups_path, stage_dir, encoder=self.config.encoder,
-                    training=self.config.training, pooling=self.pooling,
-                    normalize=self.normalize, dev_groups_path=dev_groups, resume=self.resume,
-                    recipe=self._recipe(number, init_model), data=self._data(groups_path),
-                    show_progress=self.show_progress)
+                    init_model,
+                    groups_path,
+                    stage_dir,
+                    encoder=self.config.encoder,
+                    training=self.config.training,
+                    pooling=self.pooling,
+                    normalize=self.normalize,
+                    dev_groups_path=dev_groups,
+                    resume=self.resume,
+                    recipe=self._recipe(number, init_model),
+                    data=self._data(groups_path),
+                    show_progress=self.show_progress,
+                )
             self._record(stage_dir, training=figures)
         if not evaluated:
             return {}
@@ -199,26 +237,32 @@ class _StageRunner:
             groups = list(read_groups(self.config.train_groups))
             run = None
         elif number == 1:
-            groups, run = bm25_groups(self.dataset, self.config.train_split, negatives,
-                                      self.show_progress)
+            groups, run = bm25_groups(
+                self.dataset, self.config.train_split, negatives, self.show_progress
+            )
         else:
             stage1_model = self.output_dir / "stage1" / MODEL_DIR
             encoder = DenseEncoder(self._encoder_settings(str(stage1_model)))
-            groups, run = mine_groups(encoder, self.dataset, self.config.train_split, negatives,
-                                      self.output_dir / "stage1" / "embeddings",
-                                      self.show_progress)
+            groups, run = mine_groups(
+                encoder,
+                self.dataset,
+                self.config.train_split,
+                negatives,
+                self.output_dir / "stage1" / "embeddings",
+                self.show_progress,
+            )
         if run is not None:
             write_run(run, stage_dir / "mining-run.trec", tag="bm25" if number == 1 else "dense")
         count = write_groups(groups, stage_dir / GROUPS_FILE)
-        logger.info("stage %d: %d training groups in %s", number, count,
-                    stage_dir / GROUPS_FILE)
+        logger.info("stage %d: %d training groups in %s", number, count, stage_dir / GROUPS_FILE)
 
     def dev_groups(self) -> Path:
         """Dev groups with BM25 negatives (built once) for the dev loss during training."""
         path = self.output_dir / "dev-groups.jsonl"
         if self.state.is_main_process and not path.is_file():
-            groups, _ = bm25_groups(self.dataset, self.config.dev_split,
-                                    self.config.bm25_negatives, self.show_progress)
+            groups, _ = bm25_groups(
+                self.dataset, self.config.dev_split, self.config.bm25_negatives, self.show_progress
+            )
             write_groups(groups, path)
         self.state.wait_for_everyone()
         return path
@@ -230,60 +274,93 @@ class _StageRunner:
         metrics_path = output_dir / METRICS_FILE
         if self.state.is_main_process and not metrics_path.is_file():
             evaluation = self.config.evaluation
-            evaluate_dense(self._encoder_settings(model), self.dataset, output_dir,
-                           split=evaluation.split, depth=evaluation.depth,
-                           factory=evaluation.factory, show_progress=self.show_progress)
+            evaluate_dense(
+                self._encoder_settings(model),
+                self.dataset,
+                output_dir,
+                split=evaluation.split,
+                depth=evaluation.depth,
+                factory=evaluation.factory,
+                show_progress=self.show_progress,
+            )
         self.state.wait_for_everyone()
         return json.loads(metrics_path.read_text())
 
     def _encoder_settings(self, model: str) -> EncoderSettings:
         encoder, evaluation = self.config.encoder, self.config.evaluation
         return EncoderSettings(
-            model=model, pooling=self.pooling, normalize=self.normalize,
+            model=model,
+            pooling=self.pooling,
+            normalize=self.normalize,
             query_max_length=encoder.query_max_length,
             passage_max_length=encoder.passage_max_length,
-            title_separator=encoder.title_separator, batch_size=evaluation.batch_size,
-            precision=evaluation.precision)
+            title_separator=encoder.title_separator,
+            batch_size=evaluation.batch_size,
+            precision=evaluation.precision,
+        )
 
     def _recipe(self, number: int, init_model: str) -> dict[str, Any]:
-        negatives = "given groups" if number == 1 and self.config.train_groups else \
-            "bm25" if number == 1 else "mined with stage 1"
-        return {"kind": "finetune", "stage": number, "init_model": init_model,
-                "negatives": negatives, "config": self.config.model_dump(mode="json")}
+        negatives = (
+            "given groups"
+            if number == 1 and self.config.train_groups
+            else "bm25"
+            if number == 1
+            else "mined with stage 1"
+        )
+        return {
+            "kind": "finetune",
+            "stage": number,
+            "init_model": init_model,
+            "negatives": negatives,
+            "config": self.config.model_dump(mode="json"),
+        }
 
     def _data(self, groups_path: Path) -> dict[str, Any]:
-        data = {"dataset": self.dataset.name,
-                "corpus": file_fingerprint(self.dataset.corpus_path),
-                "groups": file_fingerprint(groups_path)}
+        data = {
+            "dataset": self.dataset.name,
+            "corpus": file_fingerprint(self.dataset.corpus_path),
+            "groups": file_fingerprint(groups_path),
+        }
         if not self.config.train_groups:  # given groups carry their own queries and positives
             split = self.config.train_split
-            data.update(train_split=split, queries=file_fingerprint(self.dataset.queries_path),
-                        qrels=file_fingerprint(self.dataset.qrels_paths[split]))
+            data.update(
+                train_split=split,
+                queries=file_fingerprint(self.dataset.queries_path),
+                qrels=file_fingerprint(self.dataset.qrels_paths[split]),
+            )
         return data
 
 
-def _summary(config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path,
-             results: dict[str, dict]) -> dict[str, Any]:
+def _summary(
+    config: FinetuneConfig, dataset: RetrievalDataset, output_dir: Path, results: dict[str, dict]
+) -> dict[str, Any]:
     stages = {}
     for name in results:
         stage_file = output_dir / name.replace(" ", "") / STAGE_FILE
         if stage_file.is_file():
             stages[name] = json.loads(stage_file.read_text())
-    return {"dataset": dataset.name, "split": config.evaluation.split,
-            "model": config.encoder.model,
-            "results": {name: metrics["aggregate"] for name, metrics in results.items()
-                        if metrics},
-            "stages": stages, "output_dir": str(output_dir)}
+    return {
+        "dataset": dataset.name,
+        "split": config.evaluation.split,
+        "model": config.encoder.model,
+        "results": {name: metrics["aggregate"] for name, metrics in results.items() if metrics},
+        "stages": stages,
+        "output_dir": str(output_dir),
+    }
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     """The results table and each stage's wall time, as markdown."""
     title = f"{summary['dataset']} ({summary['split']}), fine-tuned from {summary['model']}"
-    lines = [metrics_markdown(summary["results"], title=title) if summary["results"]
-             else f"**{summary['dataset']}, fine-tuned from {summary['model']}** (not evaluated)\n"]
+    lines = [
+        metrics_markdown(summary["results"], title=title)
+        if summary["results"]
+        else f"**{summary['dataset']}, fine-tuned from {summary['model']}** (not evaluated)\n"
+    ]
     for name, stage in summary["stages"].items():
-        timings = ", ".join(f"{k.removesuffix('_s')} {v:.0f} s"
-                            for k, v in stage.get("timings", {}).items())
+        timings = ", ".join(
+            f"{k.removesuffix('_s')} {v:.0f} s" for k, v in stage.get("timings", {}).items()
+        )
         steps = stage.get("training", {}).get("global_step")
         lines.append(f"- {name}: {timings}" + (f"; {steps} steps" if steps else ""))
     return "\n".join(lines) + "\n"

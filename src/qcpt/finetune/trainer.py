@@ -24,9 +24,13 @@ from qcpt.utils.training import (
 )
 
 
-def global_contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.Tensor,
-                            group_size: int, temperature: float = 1.0,
-                            cross_process: bool = True) -> torch.Tensor:
+def global_contrastive_loss(
+    query_vectors: torch.Tensor,
+    passage_vectors: torch.Tensor,
+    group_size: int,
+    temperature: float = 1.0,
+    cross_process: bool = True,
+) -> torch.Tensor:
     """:func:`contrastive_loss` of the local queries against the passages of every process.
 
     Without an initialised process group (or with ``cross_process=False``) only the local
@@ -37,8 +41,7 @@ def global_contrastive_loss(query_vectors: torch.Tensor, passage_vectors: torch.
     if cross_process and is_distributed():
         passage_vectors = all_gather_with_grad(passage_vectors)
         query_offset = dist.get_rank() * len(query_vectors)
-    return contrastive_loss(query_vectors, passage_vectors, group_size, temperature,
-                            query_offset)
+    return contrastive_loss(query_vectors, passage_vectors, group_size, temperature, query_offset)
 
 
 class BiEncoderTrainer(Trainer):
@@ -51,8 +54,14 @@ class BiEncoderTrainer(Trainer):
 
     loss_is_scaled_for_ga = False  # a per-micro-batch mean: the Trainer divides it
 
-    def __init__(self, *args, group_size: int, temperature: float = 1.0,
-                 cross_process_negatives: bool = True, **kwargs):
+    def __init__(
+        self,
+        *args,
+        group_size: int,
+        temperature: float = 1.0,
+        cross_process_negatives: bool = True,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.group_size = group_size
         self.temperature = temperature
@@ -61,8 +70,13 @@ class BiEncoderTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         query_vectors, passage_vectors = model(**inputs)
-        loss = global_contrastive_loss(query_vectors, passage_vectors, self.group_size,
-                                       self.temperature, self.cross_process_negatives)
+        loss = global_contrastive_loss(
+            query_vectors,
+            passage_vectors,
+            self.group_size,
+            self.temperature,
+            self.cross_process_negatives,
+        )
         if model.training:
             stop_if_not_finite({"contrastive": float(loss.detach())}, self)
         return (loss, (query_vectors, passage_vectors)) if return_outputs else loss

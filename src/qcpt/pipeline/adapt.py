@@ -31,10 +31,20 @@ def packaged_recipe(name: str) -> str:
     return str(resources.files("qcpt.pipeline") / "recipes" / f"{name}.yaml")
 
 
-def adapt_experiment(corpus: str, *, model: str, passages: int | None, steps: int,
-                     batch_size: int, max_queries: int | None, seed: int,
-                     data_dir: str | None = None, queries_file: str | None = None,
-                     runtime: str | None = None, executor: str = "subprocess") -> Experiment:
+def adapt_experiment(
+    corpus: str,
+    *,
+    model: str,
+    passages: int | None,
+    steps: int,
+    batch_size: int,
+    max_queries: int | None,
+    seed: int,
+    data_dir: str | None = None,
+    queries_file: str | None = None,
+    runtime: str | None = None,
+    executor: str = "subprocess",
+) -> Experiment:
     """The label-free experiment for ``corpus`` (a dataset folder or name; qrels optional).
     The defaults of the budget are those of ``qcpt adapt`` (pipeline/cli.py)."""
     from qcpt.data import resolve_dataset
@@ -45,25 +55,40 @@ def adapt_experiment(corpus: str, *, model: str, passages: int | None, steps: in
     evaluated = "test" in dataset.splits
     slug = "".join(c if c.isalnum() else "-" for c in dataset.name.lower()).strip("-") or "corpus"
     overrides: dict[str, Any] = {"generation.runtime": runtime} if runtime else {}
-    systems: list[dict[str, Any]] = [{
-        "name": LABEL_FREE, "kind": "label-free", "label": f"{Path(model).name} adapted",
-        "pretrain": packaged_recipe("pretrain")}]
+    systems: list[dict[str, Any]] = [
+        {
+            "name": LABEL_FREE,
+            "kind": "label-free",
+            "label": f"{Path(model).name} adapted",
+            "pretrain": packaged_recipe("pretrain"),
+        }
+    ]
     if evaluated:
-        systems.insert(0, {"name": "zero-shot", "kind": "zero-shot",
-                           "label": f"{Path(model).name} zero-shot"})
-    return Experiment.model_validate({
-        "name": f"adapt-{slug}", "dataset": str(corpus), "data_dir": data_dir, "model": model,
-        "seeds": [seed], "executor": executor,
-        "queries": {"recipe": packaged_recipe("querygen"), "passages": passages,
-                    "queries_file": str(Path(queries_file).resolve()) if queries_file else None,
-                    "overrides": overrides},
-        "pretraining": {"max_steps": steps, "batch_size": batch_size},
-        "finetuning": {"recipe": packaged_recipe("finetune")},
-        "label_free": {"max_queries": max_queries},
-        "evaluation": {"split": "test" if evaluated else None},
-        "systems": systems,
-        "baseline": "zero-shot" if evaluated else None,
-    })
+        systems.insert(
+            0, {"name": "zero-shot", "kind": "zero-shot", "label": f"{Path(model).name} zero-shot"}
+        )
+    return Experiment.model_validate(
+        {
+            "name": f"adapt-{slug}",
+            "dataset": str(corpus),
+            "data_dir": data_dir,
+            "model": model,
+            "seeds": [seed],
+            "executor": executor,
+            "queries": {
+                "recipe": packaged_recipe("querygen"),
+                "passages": passages,
+                "queries_file": str(Path(queries_file).resolve()) if queries_file else None,
+                "overrides": overrides,
+            },
+            "pretraining": {"max_steps": steps, "batch_size": batch_size},
+            "finetuning": {"recipe": packaged_recipe("finetune")},
+            "label_free": {"max_queries": max_queries},
+            "evaluation": {"split": "test" if evaluated else None},
+            "systems": systems,
+            "baseline": "zero-shot" if evaluated else None,
+        }
+    )
 
 
 def publish_adapted_model(plan, output: Path) -> Path:

@@ -100,16 +100,23 @@ def run_command(
     data_dir: DataDirOpt = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a recipe key, KEY=VALUE (YAML value), repeatable: "
-                     "--set pretraining.max_steps=20"),
+        typer.Option(
+            "--set",
+            help="Override a recipe key, KEY=VALUE (YAML value), repeatable: "
+            "--set pretraining.max_steps=20",
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan (each step and why it runs or is "
-                           "skipped) and stop.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (each step and why it runs or is skipped) and stop."
+        ),
     ] = False,
     report_only: Annotated[
-        bool, typer.Option("--report-only", help="Run nothing: write the report of the steps "
-                           "finished so far.")
+        bool,
+        typer.Option(
+            "--report-only", help="Run nothing: write the report of the steps finished so far."
+        ),
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -123,32 +130,63 @@ def run_command(
     if data_dir is not None:
         overrides["data_dir"] = str(data_dir)
     experiment = load_experiment(recipe, overrides)
-    run_experiment(experiment, output or Path("outputs") / experiment.name, dry_run=dry_run,
-                   report_only=report_only, quiet=quiet)
+    run_experiment(
+        experiment,
+        output or Path("outputs") / experiment.name,
+        dry_run=dry_run,
+        report_only=report_only,
+        quiet=quiet,
+    )
 
 
 def adapt_command(
-    corpus: Annotated[str, typer.Argument(
-        help="Dataset folder (corpus.jsonl or collection.tsv; qrels optional) or name.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the adapted model "
-                                         "(model/), the steps and the report.")],
+    corpus: Annotated[
+        str,
+        typer.Argument(
+            help="Dataset folder (corpus.jsonl or collection.tsv; qrels optional) or name."
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the adapted model (model/), the steps and the report.",
+        ),
+    ],
     data_dir: DataDirOpt = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Encoder to adapt.")] = DEFAULT_MODEL,
-    passages: Annotated[int | None, typer.Option(
-        "--passages", min=1, help="Generate queries for the passages of seeded-random whole "
-        "documents, at least this many.")] = 3200,
-    all_passages: Annotated[bool, typer.Option(
-        "--all-passages", help="Generate queries for every passage of the corpus.")] = False,
+    passages: Annotated[
+        int | None,
+        typer.Option(
+            "--passages",
+            min=1,
+            help="Generate queries for the passages of seeded-random whole "
+            "documents, at least this many.",
+        ),
+    ] = 3200,
+    all_passages: Annotated[
+        bool,
+        typer.Option("--all-passages", help="Generate queries for every passage of the corpus."),
+    ] = False,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Pre-training steps.")] = 100,
-    batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, help="Pre-training pairs per step.")] = 32,
-    max_queries: Annotated[int, typer.Option(
-        "--max-queries", min=1, help="Generated queries to fine-tune on.")] = 1000,
-    queries_file: Annotated[str | None, typer.Option(
-        "--queries-file", help="Generated queries to import (qcpt jsonl + sidecar) instead of "
-        "generating them.")] = None,
-    runtime: Annotated[str | None, typer.Option(
-        "--runtime", help="Generator runtime: auto, llama-cpp, transformers.")] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Pre-training pairs per step.")
+    ] = 32,
+    max_queries: Annotated[
+        int, typer.Option("--max-queries", min=1, help="Generated queries to fine-tune on.")
+    ] = 1000,
+    queries_file: Annotated[
+        str | None,
+        typer.Option(
+            "--queries-file",
+            help="Generated queries to import (qcpt jsonl + sidecar) instead of generating them.",
+        ),
+    ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option("--runtime", help="Generator runtime: auto, llama-cpp, transformers."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every step.")] = 42,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and stop.")] = False,
     quiet: QuietOpt = False,
@@ -161,12 +199,23 @@ def adapt_command(
     from qcpt.pipeline.runner import run_experiment
 
     experiment = adapt_experiment(
-        corpus, data_dir=str(data_dir) if data_dir else None, model=model,
-        passages=None if all_passages else passages, steps=steps, batch_size=batch_size,
+        corpus,
+        data_dir=str(data_dir) if data_dir else None,
+        model=model,
+        passages=None if all_passages else passages,
+        steps=steps,
+        batch_size=batch_size,
         queries_file=queries_file,
-        runtime=runtime, max_queries=max_queries, seed=seed)
+        runtime=runtime,
+        max_queries=max_queries,
+        seed=seed,
+    )
     if run_experiment(experiment, output, dry_run=dry_run, quiet=quiet) is None:
         return
     adapted = publish_adapted_model(build_plan(experiment, output), output.resolve())
-    Console().print(f"adapted model: {adapted} (qcpt encode / eval-model -m {adapted}, or "
-                    "sentence-transformers)", highlight=False, soft_wrap=True)
+    Console().print(
+        f"adapted model: {adapted} (qcpt encode / eval-model -m {adapted}, or "
+        "sentence-transformers)",
+        highlight=False,
+        soft_wrap=True,
+    )

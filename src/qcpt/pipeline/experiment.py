@@ -19,8 +19,7 @@ from qcpt.encoder import DEFAULT_MODEL
 from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section
 
-SystemKind = Literal["bm25", "zero-shot", "finetune", "pretrain-finetune", "label-free",
-                     "hybrid"]
+SystemKind = Literal["bm25", "zero-shot", "finetune", "pretrain-finetune", "label-free", "hybrid"]
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
@@ -29,14 +28,20 @@ class QueriesConfig(Section):
 
     recipe: str = Field(description="query-generation recipe (qcpt generate-queries -c)")
     passages: int | None = Field(
-        3200, gt=0, description="pre-train on the passages of seeded-random whole documents, at "
-        "least this many (null: every passage of the corpus)")
+        3200,
+        gt=0,
+        description="pre-train on the passages of seeded-random whole documents, at "
+        "least this many (null: every passage of the corpus)",
+    )
     sample_seed: int = 13
     queries_file: str | None = Field(
-        None, description="import these generated queries (jsonl with its .meta.json sidecar) "
-        "with the file backend instead of running the generator")
+        None,
+        description="import these generated queries (jsonl with its .meta.json sidecar) "
+        "with the file backend instead of running the generator",
+    )
     overrides: dict[str, Any] = Field(
-        default_factory=dict, description="dotted overrides of the query-generation recipe")
+        default_factory=dict, description="dotted overrides of the query-generation recipe"
+    )
 
 
 class PretrainingConfig(Section):
@@ -52,8 +57,9 @@ class FinetuningConfig(Section):
     """The fine-tuning recipe every fine-tuned system uses (qcpt finetune -c)."""
 
     recipe: str
-    overrides: dict[str, Any] = Field(default_factory=dict,
-                                      description="dotted overrides of the fine-tuning recipe")
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="dotted overrides of the fine-tuning recipe"
+    )
 
 
 class LabelFreeConfig(Section):
@@ -61,12 +67,17 @@ class LabelFreeConfig(Section):
     positives, negatives mined by the pre-trained encoder."""
 
     queries_per_passage: int = Field(1, gt=0)
-    max_queries: int | None = Field(None, gt=0, description="a seeded sample of this many "
-                                    "generated queries (null: all)")
+    max_queries: int | None = Field(
+        None, gt=0, description="a seeded sample of this many generated queries (null: all)"
+    )
     depth: int = Field(100, gt=0, description="ranks mined per query")
     negatives: int = Field(30, gt=0)
-    skip_top: int = Field(3, ge=0, description="ranks skipped before sampling negatives: "
-                          "without labels the top of a ranking holds unjudged positives")
+    skip_top: int = Field(
+        3,
+        ge=0,
+        description="ranks skipped before sampling negatives: "
+        "without labels the top of a ranking holds unjudged positives",
+    )
 
 
 class SystemConfig(Section):
@@ -75,12 +86,15 @@ class SystemConfig(Section):
     name: str = Field(pattern=NAME_PATTERN, description="folder and table name")
     kind: SystemKind
     label: str | None = Field(None, description="name shown in the report (default: name)")
-    pretrain: str | None = Field(None, description="pre-training recipe (qcpt pretrain -c); "
-                                 "pretrain-finetune and label-free")
-    overrides: dict[str, Any] = Field(default_factory=dict,
-                                      description="dotted overrides of the pre-training recipe")
-    seeds: list[int] | None = Field(None, min_length=1,
-                                    description="default: the experiment's seeds")
+    pretrain: str | None = Field(
+        None, description="pre-training recipe (qcpt pretrain -c); pretrain-finetune and label-free"
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="dotted overrides of the pre-training recipe"
+    )
+    seeds: list[int] | None = Field(
+        None, min_length=1, description="default: the experiment's seeds"
+    )
     fuse: list[str] = Field(default_factory=list, description="hybrid: the systems fused")
 
     @model_validator(mode="after")
@@ -111,8 +125,10 @@ class EvaluationConfig(Section):
     """Where every system is scored (BM25 and zero-shot use the fine-tuning recipe's encoder
     lengths and evaluation settings, so every dense row is encoded alike)."""
 
-    split: str | None = Field("test", description="null: a corpus without qrels, nothing is "
-                              "evaluated (label-free adaptation)")
+    split: str | None = Field(
+        "test",
+        description="null: a corpus without qrels, nothing is evaluated (label-free adaptation)",
+    )
     main_measure: str = "nDCG@10"
 
 
@@ -135,11 +151,15 @@ class Experiment(Recipe):
     baseline: str | None = Field(None, description="the system every other is tested against")
     comparisons: list[Comparison] = Field(default_factory=list)
     executor: Literal["subprocess", "inline"] = Field(
-        "subprocess", description="run each step in its own process (its own peak memory, "
-        "freed afterwards) or in this one (tests)")
+        "subprocess",
+        description="run each step in its own process (its own peak memory, "
+        "freed afterwards) or in this one (tests)",
+    )
     launcher: list[str] | None = Field(
-        None, description="command that starts pre-training and fine-tuning steps, e.g. "
-        "[torchrun, --nproc_per_node, '4'] or [accelerate, launch]; default: python")
+        None,
+        description="command that starts pre-training and fine-tuning steps, e.g. "
+        "[torchrun, --nproc_per_node, '4'] or [accelerate, launch]; default: python",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
@@ -156,8 +176,10 @@ class Experiment(Recipe):
                 if by_name[part].kind == "hybrid":
                     raise ValueError(f"system {system.name!r} fuses hybrid {part!r}")
         for label, name in [("baseline", self.baseline)] + [
-                (f"comparison {c.query} vs {c.span}", n) for c in self.comparisons
-                for n in (c.query, c.span)]:
+            (f"comparison {c.query} vs {c.span}", n)
+            for c in self.comparisons
+            for n in (c.query, c.span)
+        ]:
             if name is not None and name not in known:
                 raise ValueError(f"{label}: unknown system {name!r}")
         kinds = {system.kind for system in self.systems}
@@ -166,11 +188,14 @@ class Experiment(Recipe):
         if kinds & {"finetune", "pretrain-finetune", "label-free"} and self.finetuning is None:
             raise ValueError("fine-tuned systems need the finetuning section")
         if self.evaluation.split is None and kinds & {"bm25", "zero-shot", "hybrid"}:
-            raise ValueError("bm25, zero-shot and hybrid systems are only evaluated: they need "
-                             "evaluation.split")
+            raise ValueError(
+                "bm25, zero-shot and hybrid systems are only evaluated: they need evaluation.split"
+            )
         if kinds & {"zero-shot", "hybrid"} and self.finetuning is None:
-            raise ValueError("dense systems are encoded with the finetuning recipe's encoder "
-                             "settings: add the finetuning section")
+            raise ValueError(
+                "dense systems are encoded with the finetuning recipe's encoder "
+                "settings: add the finetuning section"
+            )
         return self
 
     def system(self, name: str) -> SystemConfig:
@@ -199,17 +224,19 @@ def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -
         resolved = Path(value).expanduser()
         resolved = resolved if resolved.is_absolute() else base / resolved
         if not resolved.is_file():
-            raise QcptError(f"{path}: {key}: no such file {value!r} (paths are relative to "
-                            "the experiment recipe)")
+            raise QcptError(
+                f"{path}: {key}: no such file {value!r} (paths are relative to "
+                "the experiment recipe)"
+            )
         return str(resolved)
 
     if experiment.queries is not None:
         experiment.queries.recipe = absolute(experiment.queries.recipe, "queries.recipe")
-        experiment.queries.queries_file = absolute(experiment.queries.queries_file,
-                                                   "queries.queries_file")
+        experiment.queries.queries_file = absolute(
+            experiment.queries.queries_file, "queries.queries_file"
+        )
     if experiment.finetuning is not None:
-        experiment.finetuning.recipe = absolute(experiment.finetuning.recipe,
-                                                "finetuning.recipe")
+        experiment.finetuning.recipe = absolute(experiment.finetuning.recipe, "finetuning.recipe")
     for index, system in enumerate(experiment.systems):
         system.pretrain = absolute(system.pretrain, f"systems.{index}.pretrain")
     return experiment

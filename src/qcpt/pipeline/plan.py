@@ -121,8 +121,15 @@ class _Builder:
         self.steps: dict[str, Step] = {}
         self.by_key: dict[str, str] = {}
 
-    def add(self, step_id: str, kind: str, settings: dict[str, Any], needs: list[str],
-            system: str, inputs: dict[str, str] | None = None) -> Step:
+    def add(
+        self,
+        step_id: str,
+        kind: str,
+        settings: dict[str, Any],
+        needs: list[str],
+        system: str,
+        inputs: dict[str, str] | None = None,
+    ) -> Step:
         """Add a step, or return the existing one with the same key (shared by systems)."""
         settings = portable(settings, self.output)
         key = _key(kind, settings, {n: self.steps[n].key for n in needs})
@@ -132,8 +139,9 @@ class _Builder:
                 shared.systems.append(system)
             return shared
         # ids hold the (unique) system name and seed: two steps with one id have one key
-        step = Step(step_id, kind, self.output / step_id, settings, list(needs), inputs or {},
-                    [system], key)
+        step = Step(
+            step_id, kind, self.output / step_id, settings, list(needs), inputs or {}, [system], key
+        )
         self.steps[step_id] = step
         self.by_key[key] = step_id
         return step
@@ -150,35 +158,56 @@ def build_plan(experiment: Experiment, output: str | Path) -> Plan:
     results: list[Result] = []
     queries_step = None
     if experiment.queries is not None and any(
-            s.kind in ("pretrain-finetune", "label-free") for s in experiment.systems):
+        s.kind in ("pretrain-finetune", "label-free") for s in experiment.systems
+    ):
         spec = experiment.queries
         querygen = QueryGenConfig.from_yaml(spec.recipe, spec.overrides)
-        queries_step = builder.add(QUERIES_DIR, "queries", {
-            "dataset": experiment.dataset, "data_dir": experiment.data_dir,
-            "querygen": querygen.model_dump(mode="json"), "passages": spec.passages,
-            "sample_seed": spec.sample_seed, "queries_file": _content(spec.queries_file),
-        }, [], "queries", inputs={"queries_file": spec.queries_file} if spec.queries_file else {})
+        queries_step = builder.add(
+            QUERIES_DIR,
+            "queries",
+            {
+                "dataset": experiment.dataset,
+                "data_dir": experiment.data_dir,
+                "querygen": querygen.model_dump(mode="json"),
+                "passages": spec.passages,
+                "sample_seed": spec.sample_seed,
+                "queries_file": _content(spec.queries_file),
+            },
+            [],
+            "queries",
+            inputs={"queries_file": spec.queries_file} if spec.queries_file else {},
+        )
     finetune_base = None
     if experiment.finetuning is not None:
-        finetune_base = FinetuneConfig.from_yaml(experiment.finetuning.recipe,
-                                                 experiment.finetuning.overrides)
+        finetune_base = FinetuneConfig.from_yaml(
+            experiment.finetuning.recipe, experiment.finetuning.overrides
+        )
     split = experiment.evaluation.split
 
     for system in experiment.systems:
         if system.kind == "hybrid":
             continue
         for seed in experiment.seeds_of(system):
-            results.append(_system_steps(builder, experiment, system, seed, queries_step,
-                                         finetune_base, split))
+            results.append(
+                _system_steps(builder, experiment, system, seed, queries_step, finetune_base, split)
+            )
     for system in experiment.systems:
         if system.kind != "hybrid":
             continue
         for seed in experiment.seeds_of(system):
             parts = [_result_for(results, name, seed) for name in system.fuse]
-            step = builder.add(f"evaluate/{system.name}-seed{seed}", "fuse", {
-                "runs": [str(part.run) for part in parts], "dataset": experiment.dataset,
-                "data_dir": experiment.data_dir, "split": split,
-            }, sorted({part.step for part in parts}), system.name)
+            step = builder.add(
+                f"evaluate/{system.name}-seed{seed}",
+                "fuse",
+                {
+                    "runs": [str(part.run) for part in parts],
+                    "dataset": experiment.dataset,
+                    "data_dir": experiment.data_dir,
+                    "split": split,
+                },
+                sorted({part.step for part in parts}),
+                system.name,
+            )
             results.append(_result(system, seed, step.folder, step))
     plan = Plan(experiment, output, list(builder.steps.values()), results)
     decide(plan)
@@ -198,18 +227,32 @@ def _result(system: SystemConfig, seed: int, folder: Path, step: Step) -> Result
     return Result(system.name, seed, step.id, folder / "metrics.json", folder / "run.trec")
 
 
-def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfig, seed: int,
-                  queries_step: Step | None, finetune_base: FinetuneConfig | None,
-                  split: str | None) -> Result:
+def _system_steps(
+    builder: _Builder,
+    experiment: Experiment,
+    system: SystemConfig,
+    seed: int,
+    queries_step: Step | None,
+    finetune_base: FinetuneConfig | None,
+    split: str | None,
+) -> Result:
     data = {"dataset": experiment.dataset, "data_dir": experiment.data_dir, "split": split}
     if system.kind == "bm25":
         step = builder.add(f"evaluate/{system.name}", "evaluate-bm25", data, [], system.name)
         return _result(system, seed, step.folder, step)
     if system.kind == "zero-shot":
-        step = builder.add(f"evaluate/{system.name}", "evaluate-dense", {
-            **data, "encoder": encoder_settings(finetune_base, experiment.model),
-            "depth": finetune_base.evaluation.depth, "factory": finetune_base.evaluation.factory,
-        }, [], system.name)
+        step = builder.add(
+            f"evaluate/{system.name}",
+            "evaluate-dense",
+            {
+                **data,
+                "encoder": encoder_settings(finetune_base, experiment.model),
+                "depth": finetune_base.evaluation.depth,
+                "factory": finetune_base.evaluation.factory,
+            },
+            [],
+            system.name,
+        )
         return _result(system, seed, step.folder, step)
 
     needs: list[str] = []  # what the fine-tuning step reads
@@ -219,45 +262,71 @@ def _system_steps(builder: _Builder, experiment: Experiment, system: SystemConfi
         budget = experiment.pretraining
         # a system may start from another checkpoint (model.model in its overrides), but the
         # data, budget and seed are the experiment's: every row reads and spends the same
-        config = PretrainConfig.from_yaml(system.pretrain, {
-            "model.model": experiment.model,
-            **system.overrides,
-            "data.passages": str(queries_step.folder / PASSAGES_PRETRAIN),
-            "data.queries": str(queries_step.folder / QUERIES_FILE),
-            "data.data_dir": experiment.data_dir,
-            "training.max_steps": budget.max_steps, "training.batch_size": budget.batch_size,
-            "training.learning_rate": budget.learning_rate,
-            "training.warmup_ratio": budget.warmup_ratio, "training.seed": seed,
-        })
-        pretrain_step = builder.add(f"pretrain/{system.name}-seed{seed}", "pretrain",
-                                    {"config": config.model_dump(mode="json")},
-                                    [queries_step.id], system.name)
+        config = PretrainConfig.from_yaml(
+            system.pretrain,
+            {
+                "model.model": experiment.model,
+                **system.overrides,
+                "data.passages": str(queries_step.folder / PASSAGES_PRETRAIN),
+                "data.queries": str(queries_step.folder / QUERIES_FILE),
+                "data.data_dir": experiment.data_dir,
+                "training.max_steps": budget.max_steps,
+                "training.batch_size": budget.batch_size,
+                "training.learning_rate": budget.learning_rate,
+                "training.warmup_ratio": budget.warmup_ratio,
+                "training.seed": seed,
+            },
+        )
+        pretrain_step = builder.add(
+            f"pretrain/{system.name}-seed{seed}",
+            "pretrain",
+            {"config": config.model_dump(mode="json")},
+            [queries_step.id],
+            system.name,
+        )
         needs.append(pretrain_step.id)
         start_model = str(pretrain_step.folder / "model")
 
     overrides: dict[str, Any] = {
-        "dataset": experiment.dataset, "data_dir": experiment.data_dir,
-        "encoder.model": start_model, "training.seed": seed,
-        "evaluation.split": split, "evaluation.zero_shot": False,
+        "dataset": experiment.dataset,
+        "data_dir": experiment.data_dir,
+        "encoder.model": start_model,
+        "training.seed": seed,
+        "evaluation.split": split,
+        "evaluation.zero_shot": False,
     }
     if system.kind == "label-free":
-        groups = builder.add(f"label-free/{system.name}-seed{seed}", "label-free-groups", {
-            "dataset": experiment.dataset, "data_dir": experiment.data_dir,
-            "encoder": encoder_settings(finetune_base, start_model),
-            "queries": str(queries_step.folder / QUERIES_FILE),
-            "passages": str(queries_step.folder / PASSAGES_PRETRAIN),
-            "label_free": experiment.label_free.model_dump(mode="json"), "seed": seed,
-        }, [queries_step.id] + ([pretrain_step.id] if pretrain_step else []), system.name)
+        groups = builder.add(
+            f"label-free/{system.name}-seed{seed}",
+            "label-free-groups",
+            {
+                "dataset": experiment.dataset,
+                "data_dir": experiment.data_dir,
+                "encoder": encoder_settings(finetune_base, start_model),
+                "queries": str(queries_step.folder / QUERIES_FILE),
+                "passages": str(queries_step.folder / PASSAGES_PRETRAIN),
+                "label_free": experiment.label_free.model_dump(mode="json"),
+                "seed": seed,
+            },
+            [queries_step.id] + ([pretrain_step.id] if pretrain_step else []),
+            system.name,
+        )
         needs.append(groups.id)
         # the generated groups replace the train qrels: one stage, no dev split, no mining
-        overrides.update({"train_groups": str(groups.folder / GROUPS_FILE), "stages": 1,
-                          "dev_split": None})
+        overrides.update(
+            {"train_groups": str(groups.folder / GROUPS_FILE), "stages": 1, "dev_split": None}
+        )
     settings = finetune_base.model_dump(mode="json")
     for key, value in overrides.items():  # set_dotted, not from_yaml: None values count here
         set_dotted(settings, key, value)
     config = FinetuneConfig.model_validate(settings)
-    step = builder.add(f"finetune/{system.name}-seed{seed}", "finetune",
-                       {"config": config.model_dump(mode="json")}, needs, system.name)
+    step = builder.add(
+        f"finetune/{system.name}-seed{seed}",
+        "finetune",
+        {"config": config.model_dump(mode="json")},
+        needs,
+        system.name,
+    )
     return _result(system, seed, step.folder / f"stage{config.stages}", step)
 
 
@@ -265,11 +334,16 @@ def encoder_settings(finetune, model: str) -> dict[str, Any]:
     """The encoding settings of every dense evaluation: the fine-tuning recipe's lengths and
     evaluation settings (pooling and normalisation: the checkpoint's own)."""
     encoder, evaluation = finetune.encoder, finetune.evaluation
-    return {"model": model, "pooling": encoder.pooling, "normalize": encoder.normalize,
-            "query_max_length": encoder.query_max_length,
-            "passage_max_length": encoder.passage_max_length,
-            "title_separator": encoder.title_separator, "batch_size": evaluation.batch_size,
-            "precision": evaluation.precision}
+    return {
+        "model": model,
+        "pooling": encoder.pooling,
+        "normalize": encoder.normalize,
+        "query_max_length": encoder.query_max_length,
+        "passage_max_length": encoder.passage_max_length,
+        "title_separator": encoder.title_separator,
+        "batch_size": evaluation.batch_size,
+        "precision": evaluation.precision,
+    }
 
 
 def _content(path: str | None) -> dict[str, Any] | None:
@@ -300,8 +374,7 @@ def decide(plan: Plan) -> None:
                 step.action, step.reason = "resume", "interrupted: continues where it stopped"
             continue
         changed = differences(record.get("settings", {}), step.settings)
-        inputs = [n for n in step.needs
-                  if record.get("needs", {}).get(n) != plan.step(n).key]
+        inputs = [n for n in step.needs if record.get("needs", {}).get(n) != plan.step(n).key]
         parts = [f"input step {n} changed" for n in inputs]
         if changed:
             shown = changed[:3] + ([f"... {len(changed) - 3} more"] if len(changed) > 3 else [])

@@ -32,8 +32,11 @@ FIGURES_FILE = "step-figures.json"
 def _dataset(settings: dict[str, Any]):
     from qcpt.data import resolve_dataset
 
-    return resolve_dataset(settings["dataset"], settings.get("data_dir"),
-                           require_qrels=settings.get("split") is not None)
+    return resolve_dataset(
+        settings["dataset"],
+        settings.get("data_dir"),
+        require_qrels=settings.get("split") is not None,
+    )
 
 
 def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
@@ -52,49 +55,81 @@ def run_queries(settings: dict[str, Any], folder: Path, progress: bool) -> dict[
     config = QueryGenConfig.model_validate(settings["querygen"])
     every = folder / PASSAGES_ALL
     if not every.is_file():
-        write_passages(every, split_documents(_dataset(settings).iter_corpus(),
-                                              PassageSplitter(config.passages)))
+        write_passages(
+            every,
+            split_documents(_dataset(settings).iter_corpus(), PassageSplitter(config.passages)),
+        )
     passages = list(iter_passages(every))
     sample = sample_whole_documents(passages, settings["passages"], settings["sample_seed"])
     write_passages(folder / PASSAGES_SAMPLE, sample)
     generation = config.generation
     if settings.get("queries_file"):
-        generation = GenerationSettings.model_validate({
-            **generation.model_dump(), "backend": "file",
-            "queries_files": [settings["inputs"]["queries_file"]], "file_format": "jsonl"})
+        generation = GenerationSettings.model_validate(
+            {
+                **generation.model_dump(),
+                "backend": "file",
+                "queries_files": [settings["inputs"]["queries_file"]],
+                "file_format": "jsonl",
+            }
+        )
     generator = create_generator(generation, [p.id for p in sample])
-    summary = generate_queries(sample, generator, generation, folder / QUERIES_FILE,
-                               source=str(folder / PASSAGES_SAMPLE), show_progress=progress)
+    summary = generate_queries(
+        sample,
+        generator,
+        generation,
+        folder / QUERIES_FILE,
+        source=str(folder / PASSAGES_SAMPLE),
+        show_progress=progress,
+    )
     known = read_usable_queries(folder / QUERIES_FILE)
     kept = write_passages(folder / PASSAGES_PRETRAIN, (p for p in sample if p.id in known))
-    return {"passages_corpus": len(passages), "passages_sampled": len(sample),
-            "passages_with_queries": kept, "queries": summary.counts.get("kept", 0),
-            "generation_seconds": round(summary.seconds, 1)}
+    return {
+        "passages_corpus": len(passages),
+        "passages_sampled": len(sample),
+        "passages_with_queries": kept,
+        "queries": summary.counts.get("kept", 0),
+        "generation_seconds": round(summary.seconds, 1),
+    }
 
 
 def run_pretrain(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.pretrain.config import PretrainConfig
     from qcpt.pretrain.training import pretrain
 
-    summary = pretrain(PretrainConfig.model_validate(settings["config"]), folder, resume=True,
-                       show_progress=progress)
-    return {k: summary.get(k) for k in ("steps", "global_batch", "train_seconds",
-                                        "pairs_per_second", "precision", "final_losses",
-                                        "data")}
+    summary = pretrain(
+        PretrainConfig.model_validate(settings["config"]),
+        folder,
+        resume=True,
+        show_progress=progress,
+    )
+    return {
+        k: summary.get(k)
+        for k in (
+            "steps",
+            "global_batch",
+            "train_seconds",
+            "pairs_per_second",
+            "precision",
+            "final_losses",
+            "data",
+        )
+    }
 
 
-def run_finetune_step(settings: dict[str, Any], folder: Path, progress: bool
-                      ) -> dict[str, Any]:
+def run_finetune_step(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.finetune.config import FinetuneConfig
     from qcpt.finetune.pipeline import run_finetune
 
-    summary = run_finetune(FinetuneConfig.model_validate(settings["config"]), folder,
-                           resume=True, show_progress=progress)
+    summary = run_finetune(
+        FinetuneConfig.model_validate(settings["config"]),
+        folder,
+        resume=True,
+        show_progress=progress,
+    )
     return {"stages": summary.get("stages", {})}
 
 
-def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
-                          ) -> dict[str, Any]:
+def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     """Training groups without labels: each sampled generated query, its passage's document as
     the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
     from qcpt.data import iter_passages, read_usable_queries
@@ -108,7 +143,7 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
     for passage in iter_passages(settings["passages"]):
-        texts = generated.get(passage.id, [])[:options["queries_per_passage"]]
+        texts = generated.get(passage.id, [])[: options["queries_per_passage"]]
         for number, text in enumerate(texts):
             query_id = f"{passage.id}-q{number}"
             queries[query_id] = text
@@ -117,41 +152,56 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
         chosen = random.Random(settings["seed"]).sample(sorted(queries), options["max_queries"])
         queries = {q: queries[q] for q in sorted(chosen)}
         qrels = {q: qrels[q] for q in queries}
-    run = dense_run(DenseEncoder(EncoderSettings(**settings["encoder"])), dataset, queries,
-                    options["depth"], folder / "embeddings", progress)
-    negatives = NegativesConfig(depth=options["depth"], negatives=options["negatives"],
-                                skip_top=options["skip_top"], seed=settings["seed"])
-    groups = groups_from_run(run, queries, qrels, documents_for_groups(dataset, run, qrels),
-                             negatives)
+    run = dense_run(
+        DenseEncoder(EncoderSettings(**settings["encoder"])),
+        dataset,
+        queries,
+        options["depth"],
+        folder / "embeddings",
+        progress,
+    )
+    negatives = NegativesConfig(
+        depth=options["depth"],
+        negatives=options["negatives"],
+        skip_top=options["skip_top"],
+        seed=settings["seed"],
+    )
+    groups = groups_from_run(
+        run, queries, qrels, documents_for_groups(dataset, run, qrels), negatives
+    )
     count = write_groups(groups, folder / GROUPS_FILE)
     return {"queries": len(queries), "groups": count}
 
 
-def run_evaluate_bm25(settings: dict[str, Any], folder: Path, progress: bool
-                      ) -> dict[str, Any]:
+def run_evaluate_bm25(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.retrieval.evaluate import evaluate_bm25
 
-    metrics = evaluate_bm25(_dataset(settings), folder, split=settings["split"],
-                            show_progress=progress)
+    metrics = evaluate_bm25(
+        _dataset(settings), folder, split=settings["split"], show_progress=progress
+    )
     return {"timings": metrics["timings"]}
 
 
-def run_evaluate_dense(settings: dict[str, Any], folder: Path, progress: bool
-                       ) -> dict[str, Any]:
+def run_evaluate_dense(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.retrieval import EncoderSettings
     from qcpt.retrieval.evaluate import evaluate_dense
 
-    metrics = evaluate_dense(EncoderSettings(**settings["encoder"]), _dataset(settings), folder,
-                             split=settings["split"], depth=settings["depth"],
-                             factory=settings["factory"], show_progress=progress)
+    metrics = evaluate_dense(
+        EncoderSettings(**settings["encoder"]),
+        _dataset(settings),
+        folder,
+        split=settings["split"],
+        depth=settings["depth"],
+        factory=settings["factory"],
+        show_progress=progress,
+    )
     return {"timings": metrics["timings"]}
 
 
 def run_fuse(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.retrieval.evaluate import evaluate_fusion
 
-    metrics = evaluate_fusion(settings["runs"], _dataset(settings), folder,
-                              split=settings["split"])
+    metrics = evaluate_fusion(settings["runs"], _dataset(settings), folder, split=settings["split"])
     return {"timings": metrics["timings"]}
 
 

@@ -23,11 +23,19 @@ ObjectiveOpt = recipe_option(PretrainConfig, "objective", "--objective")
 PassagesOpt = recipe_option(PretrainConfig, "data.passages", "--passages")
 QueriesOpt = recipe_option(PretrainConfig, "data.queries", "--queries")
 ContextOpt = recipe_option(PretrainConfig, "data.context", "--context")
-RecipeDataDirOpt = recipe_option(PretrainConfig, "data.data_dir", "--data-dir",
-                                 help="Folder holding datasets by name (default: $QCPT_DATA_DIR).")
+RecipeDataDirOpt = recipe_option(
+    PretrainConfig,
+    "data.data_dir",
+    "--data-dir",
+    help="Folder holding datasets by name (default: $QCPT_DATA_DIR).",
+)
 StartModelOpt = recipe_option(PretrainConfig, "model.model", "--model", "-m")
-DecoderOpt = recipe_option(PretrainConfig, "generative.decoder", "--decoder",
-                           help="Generative: autoregressive (CoT-MAE-qc) or masked (CoT-MAE).")
+DecoderOpt = recipe_option(
+    PretrainConfig,
+    "generative.decoder",
+    "--decoder",
+    help="Generative: autoregressive (CoT-MAE-qc) or masked (CoT-MAE).",
+)
 SymmetricOpt = recipe_option(PretrainConfig, "generative.symmetric", "--symmetric/--asymmetric")
 PairsBatchOpt = recipe_option(PretrainConfig, "training.batch_size", "--batch-size", min=1)
 ChunkOpt = recipe_option(PretrainConfig, "contrastive.chunk_size", "--chunk-size", min=1)
@@ -35,8 +43,12 @@ ChunkOpt = recipe_option(PretrainConfig, "contrastive.chunk_size", "--chunk-size
 
 @with_training_options
 def pretrain_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder (model/, "
-                                         "train_log.json, loss_curves.png).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Run folder (model/, train_log.json, loss_curves.png)."
+        ),
+    ],
     objective: ObjectiveOpt = None,
     passages: PassagesOpt = None,
     queries: QueriesOpt = None,
@@ -55,8 +67,13 @@ def pretrain_command(
 
     overrides = recipe_overrides(pretrain_command, {**locals(), **run})
     recipe = PretrainConfig.from_yaml(run["config"], overrides)
-    summary = pretrain(recipe, output, resume=run["resume"], overwrite=run["overwrite"],
-                       show_progress=not run["quiet"])
+    summary = pretrain(
+        recipe,
+        output,
+        resume=run["resume"],
+        overwrite=run["overwrite"],
+        show_progress=not run["quiet"],
+    )
     if not distributed_state().is_main_process:
         return
     table = Table(title=f"pretrain: {summary['objective']}, context {summary['context']}")
@@ -64,7 +81,10 @@ def pretrain_command(
     table.add_column("pairs/s", justify="right")
     for name in summary["final_losses"]:
         table.add_column(name, justify="right")
-    table.add_row(str(summary["steps"]), f"{summary['pairs_per_second']}",
-                  *(f"{v:.4f}" for v in summary["final_losses"].values()))
+    table.add_row(
+        str(summary["steps"]),
+        f"{summary['pairs_per_second']}",
+        *(f"{v:.4f}" for v in summary["final_losses"].values()),
+    )
     Console().print(table)
     console.print(f"encoder in {summary['model']}; curves in {output / 'loss_curves.png'}")

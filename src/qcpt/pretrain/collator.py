@@ -40,8 +40,12 @@ def _view_seed(batch_seed: int, view: str) -> int:
     return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
-def make_masker(tokenizer: PreTrainedTokenizerBase, rate: float, seed: int | None = None,
-                settings: MaskingSettings | None = None):
+def make_masker(
+    tokenizer: PreTrainedTokenizerBase,
+    rate: float,
+    seed: int | None = None,
+    settings: MaskingSettings | None = None,
+):
     """transformers' whole-word masker for the default settings, else a :class:`WordMasker`."""
     if settings is None or settings.is_default:
         return WholeWordMasker(tokenizer, rate, seed)
@@ -52,11 +56,18 @@ class WordMasker:
     """Whole-word masking with the :class:`MaskingSettings` variants; returns masked ids and
     labels (-100 where nothing is predicted). ``seed`` per call fixes that call's draws."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, rate: float,
-                 settings: MaskingSettings, seed: int | None = None):
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        rate: float,
+        settings: MaskingSettings,
+        seed: int | None = None,
+    ):
         if settings.words == "offsets" and not getattr(tokenizer, "is_fast", False):
-            raise QcptError(f"masking.words: offsets needs a fast tokenizer, "
-                            f"{type(tokenizer).__name__} is not; use wordpiece")
+            raise QcptError(
+                f"masking.words: offsets needs a fast tokenizer, "
+                f"{type(tokenizer).__name__} is not; use wordpiece"
+            )
         self.tokenizer = tokenizer
         self.rate = rate
         self.settings = settings
@@ -73,17 +84,18 @@ class WordMasker:
             previous_special = torch.roll(special, 1, dims=1)
             starts = (offsets[:, :, 0] != previous_end) | previous_special
         else:
-            pieces = [self.tokenizer.convert_ids_to_tokens(row) for row in
-                      tokens["input_ids"].tolist()]
-            starts = torch.tensor([[not piece.startswith("##") for piece in row]
-                                   for row in pieces])
+            pieces = [
+                self.tokenizer.convert_ids_to_tokens(row) for row in tokens["input_ids"].tolist()
+            ]
+            starts = torch.tensor([[not piece.startswith("##") for piece in row] for row in pieces])
         starts[:, 0] = True
         starts &= ~special
         words = torch.cumsum(starts.long(), dim=1)
         return words.masked_fill(special, 0)
 
-    def __call__(self, tokens: dict[str, torch.Tensor], seed: int | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, tokens: dict[str, torch.Tensor], seed: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         generator = self.generator if seed is None else torch.Generator().manual_seed(seed)
         input_ids = tokens["input_ids"].clone()
         words = self.word_ids(tokens)
@@ -117,26 +129,38 @@ class WholeWordMasker:
     def __init__(self, tokenizer: PreTrainedTokenizerBase, rate: float, seed: int | None = None):
         whole_words = bool(getattr(tokenizer, "is_fast", False))
         if not whole_words:
-            logger.warning("%s is not a fast tokenizer: masking single tokens, not whole words",
-                           type(tokenizer).__name__)
+            logger.warning(
+                "%s is not a fast tokenizer: masking single tokens, not whole words",
+                type(tokenizer).__name__,
+            )
         self.whole_words = whole_words
         replace = {"mask_replace_prob": 1.0, "random_replace_prob": 0.0} if whole_words else {}
         self.collator = DataCollatorForLanguageModeling(
-            tokenizer, mlm=True, whole_word_mask=whole_words, mlm_probability=rate, seed=seed,
-            **replace)
+            tokenizer,
+            mlm=True,
+            whole_word_mask=whole_words,
+            mlm_probability=rate,
+            seed=seed,
+            **replace,
+        )
 
-    def __call__(self, tokens: dict[str, torch.Tensor], seed: int | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, tokens: dict[str, torch.Tensor], seed: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Masked ``input_ids`` and ``labels``; ``seed`` fixes this call's masks."""
         collator = self.collator
         if seed is not None:
             collator.generator = torch.Generator().manual_seed(seed)
-        elif collator.seed is not None and (not isinstance(collator.generator, torch.Generator)
-                                            or collator._generator_pid != os.getpid()):
+        elif collator.seed is not None and (
+            not isinstance(collator.generator, torch.Generator)
+            or collator._generator_pid != os.getpid()
+        ):
             collator.create_rng("pt")
         return collator.torch_mask_tokens(
-            tokens["input_ids"].clone(), special_tokens_mask=tokens["special_tokens_mask"],
-            offset_mapping=tokens.get("offset_mapping") if self.whole_words else None)
+            tokens["input_ids"].clone(),
+            special_tokens_mask=tokens["special_tokens_mask"],
+            offset_mapping=tokens.get("offset_mapping") if self.whole_words else None,
+        )
 
 
 @dataclass
@@ -183,15 +207,27 @@ class PairCollator:
 
     def _tokenize(self, texts: list[str], max_length: int) -> dict[str, torch.Tensor]:
         fast = bool(getattr(self.tokenizer, "is_fast", False))
-        return dict(self.tokenizer(texts, truncation=True, max_length=max_length, padding=True,
-                                   return_special_tokens_mask=True,
-                                   return_offsets_mapping=fast, return_tensors="pt"))
+        return dict(
+            self.tokenizer(
+                texts,
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_special_tokens_mask=True,
+                return_offsets_mapping=fast,
+                return_tensors="pt",
+            )
+        )
 
-    def _masked(self, tokens: dict[str, torch.Tensor], rate: float, view: str
-                ) -> dict[str, torch.Tensor]:
+    def _masked(
+        self, tokens: dict[str, torch.Tensor], rate: float, view: str
+    ) -> dict[str, torch.Tensor]:
         if rate == 0:  # contrastive-only training: nothing masked, no MLM targets
-            return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"],
-                    "labels": torch.full_like(tokens["input_ids"], IGNORE_INDEX)}
+            return {
+                "input_ids": tokens["input_ids"],
+                "attention_mask": tokens["attention_mask"],
+                "labels": torch.full_like(tokens["input_ids"], IGNORE_INDEX),
+            }
         if rate not in self._maskers:
             seed = None if self.seed is None else self.seed + len(self._maskers)
             self._maskers[rate] = make_masker(self.tokenizer, rate, seed, self.masking)
@@ -200,20 +236,25 @@ class PairCollator:
         # the pair without reading a word (a shortcut for the contrastive loss)
         seed = None if self._batch_seed is None else _view_seed(self._batch_seed, view)
         input_ids, labels = self._maskers[rate](tokens, seed)
-        return {"input_ids": input_ids, "attention_mask": tokens["attention_mask"],
-                "labels": labels}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": tokens["attention_mask"],
+            "labels": labels,
+        }
 
     def _seed_of(self, examples: list[dict]) -> int | None:
         """A seed from (seed, epoch, passage indices) when items carry them: the same batch is
         masked the same way in every run, process and resumed run."""
         if self.seed is None or any("index" not in e for e in examples):
             return None
-        entropy = [self.seed, int(examples[0].get("epoch", 0)), *(int(e["index"])
-                                                                  for e in examples)]
+        entropy = [
+            self.seed,
+            int(examples[0].get("epoch", 0)),
+            *(int(e["index"]) for e in examples),
+        ]
         return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
-    def _decoder_view(self, tokens: dict[str, torch.Tensor], view: str
-                      ) -> dict[str, torch.Tensor]:
+    def _decoder_view(self, tokens: dict[str, torch.Tensor], view: str) -> dict[str, torch.Tensor]:
         if self.decoder == "masked":
             return self._masked(tokens, self.decoder_mask_rate, view)
         return {"input_ids": tokens["input_ids"], "attention_mask": tokens["attention_mask"]}

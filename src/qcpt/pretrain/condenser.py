@@ -27,9 +27,16 @@ class CondenserModel(nn.Module):
     paper, or mean), optionally L2-normalised for the contrastive loss.
     """
 
-    def __init__(self, mlm_model, *, pooling: Literal["cls", "mean"] = "cls",
-                 normalize: bool = False, skip_from: int | None = None, head_layers: int = 2,
-                 late_mlm: bool = True):
+    def __init__(
+        self,
+        mlm_model,
+        *,
+        pooling: Literal["cls", "mean"] = "cls",
+        normalize: bool = False,
+        skip_from: int | None = None,
+        head_layers: int = 2,
+        late_mlm: bool = True,
+    ):
         super().__init__()
         depth = mlm_model.config.num_hidden_layers
         self.skip_from = skip_from if skip_from is not None else max(1, depth // 2)
@@ -44,17 +51,26 @@ class CondenserModel(nn.Module):
         self.late_mlm = late_mlm
         freeze_pooler(self.backbone)
 
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-               labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def encode(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Backbone pass: ``vectors`` (batch, dim) plus the token states the heads read."""
-        output = self.backbone(input_ids=input_ids, attention_mask=attention_mask,
-                               output_hidden_states=True)
+        output = self.backbone(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        )
         last = output.hidden_states[-1]
         vectors = pool(last, attention_mask, self.pooling)
-        return {"vectors": nn.functional.normalize(vectors, dim=-1) if self.normalize
-                else vectors, "pooled": vectors, "last": last,
-                "skip": output.hidden_states[self.skip_from], "attention_mask": attention_mask,
-                "labels": labels}
+        return {
+            "vectors": nn.functional.normalize(vectors, dim=-1) if self.normalize else vectors,
+            "pooled": vectors,
+            "last": last,
+            "skip": output.hidden_states[self.skip_from],
+            "attention_mask": attention_mask,
+            "labels": labels,
+        }
 
     def mlm_terms(self, encoded: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Summed losses and target counts of the head (``head_mlm``) and, with late MLM, of
@@ -62,20 +78,28 @@ class CondenserModel(nn.Module):
         skip, labels = encoded["skip"], encoded["labels"]
         result = {}
         if len(self.head):
-            head_input = torch.cat([encoded["pooled"].unsqueeze(1).to(skip.dtype),
-                                    skip[:, 1:]], dim=1)
-            head_states = run_layers(self.head, head_input, encoded["attention_mask"],
-                                     self.backbone.config)
+            head_input = torch.cat(
+                [encoded["pooled"].unsqueeze(1).to(skip.dtype), skip[:, 1:]], dim=1
+            )
+            head_states = run_layers(
+                self.head, head_input, encoded["attention_mask"], self.backbone.config
+            )
             result["head_mlm"], result["head_mlm_count"] = masked_lm_loss(
-                head_states, labels, self.mlm_head)
+                head_states, labels, self.mlm_head
+            )
         if self.late_mlm:
-            result["mlm"], result["mlm_count"] = masked_lm_loss(encoded["last"], labels,
-                                                                self.mlm_head)
+            result["mlm"], result["mlm_count"] = masked_lm_loss(
+                encoded["last"], labels, self.mlm_head
+            )
         return result
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                labels: torch.Tensor | None = None, with_mlm: bool = True
-                ) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        with_mlm: bool = True,
+    ) -> dict[str, torch.Tensor]:
         """Encode a masked batch: ``vectors`` and, with ``labels`` and ``with_mlm``, the
         :meth:`mlm_terms`."""
         encoded = self.encode(input_ids, attention_mask, labels)
@@ -99,8 +123,9 @@ class CoCondenserModel(nn.Module):
         super().__init__()
         self.condenser = condenser
 
-    def forward(self, passage: dict, context: dict, with_mlm: bool = True
-                ) -> dict[str, torch.Tensor]:
+    def forward(
+        self, passage: dict, context: dict, with_mlm: bool = True
+    ) -> dict[str, torch.Tensor]:
         # both backbone passes before any head: the random (dropout) stream of the vectors is
         # then the same with and without MLM, which GradCache's replay relies on
         sides = [self.condenser.encode(**passage), self.condenser.encode(**context)]

@@ -23,12 +23,17 @@ class DataConfig(Section):
     passages: str = Field(description="passages jsonl (split-passages), corpus file, or dataset")
     data_dir: str | None = None
     queries: str | None = Field(None, description="generated-queries jsonl (query context)")
-    context: str = Field("query", description="query | span-random | span-nearby | "
-                         "span-overlap | span (= span-random) or a weighted mixture such as "
-                         "'query:0.5,span-random:0.5' (any registered context kind)")
+    context: str = Field(
+        "query",
+        description="query | span-random | span-nearby | "
+        "span-overlap | span (= span-random) or a weighted mixture such as "
+        "'query:0.5,span-random:0.5' (any registered context kind)",
+    )
     missing_queries: Literal["drop", "span"] = Field(
-        "drop", description="a passage without generated queries, when the context uses "
-        "queries: drop it (the authors) or give it a span-random context")
+        "drop",
+        description="a passage without generated queries, when the context uses "
+        "queries: drop it (the authors) or give it a span-random context",
+    )
     with_title: bool = Field(False, description="prepend the document title to every passage")
 
     @field_validator("context")
@@ -47,32 +52,53 @@ class ModelConfig(EncoderSpec):
     """The encoder to start from (an MLM head is created when it has none), how its vector is
     read, and text lengths."""
 
-    normalize: bool | None = Field(None, description="L2-normalise vectors in the contrastive "
-                                   "loss; default: the checkpoint's own")
+    normalize: bool | None = Field(
+        None,
+        description="L2-normalise vectors in the contrastive loss; default: the checkpoint's own",
+    )
     passage_max_length: int = Field(144, gt=2)
-    context_max_length: int = Field(144, gt=2, description="contexts are padded per batch, so "
-                                    "short queries cost what they are")
+    context_max_length: int = Field(
+        144, gt=2, description="contexts are padded per batch, so short queries cost what they are"
+    )
 
 
 class ContrastiveConfig(Section):
     """coCondenser: Condenser head MLM + late MLM + InfoNCE over passages and contexts."""
 
-    mask_rate: float = Field(0.15, ge=0, lt=1, description="whole-word masking rate (0 with "
-                             "head_layers 0 and no late MLM: contrastive loss only)")
-    skip_from: int | None = Field(None, ge=1, description="layer whose token states feed the "
-                                  "head; default: half the depth")
+    mask_rate: float = Field(
+        0.15,
+        ge=0,
+        lt=1,
+        description="whole-word masking rate (0 with "
+        "head_layers 0 and no late MLM: contrastive loss only)",
+    )
+    skip_from: int | None = Field(
+        None, ge=1, description="layer whose token states feed the head; default: half the depth"
+    )
     head_layers: int = Field(2, ge=0, description="Condenser head depth; 0: no head")
     late_mlm: bool = Field(True, description="also the backbone's own MLM loss")
-    temperature: float = Field(1.0, gt=0, description="scores / temperature; 1 = the authors' "
-                               "raw dot product, ~0.05 for normalised vectors")
+    temperature: float = Field(
+        1.0,
+        gt=0,
+        description="scores / temperature; 1 = the authors' "
+        "raw dot product, ~0.05 for normalised vectors",
+    )
     contrastive_weight: float = Field(1.0, ge=0)
-    mlm_weight: float = Field(1.0, ge=0, description="weight of each MLM term (head and late) "
-                              "against the contrastive term: 1 = the paper's plain sum; the "
-                              "authors' GradCache code as released adds the MLM terms twice "
-                              "(2 reproduces it as run)")
+    mlm_weight: float = Field(
+        1.0,
+        ge=0,
+        description="weight of each MLM term (head and late) "
+        "against the contrastive term: 1 = the paper's plain sum; the "
+        "authors' GradCache code as released adds the MLM terms twice "
+        "(2 reproduces it as run)",
+    )
     cross_process_negatives: bool = True
-    chunk_size: int | None = Field(None, gt=0, description="GradCache: pairs per forward chunk "
-                                   "(exact gradients of the whole batch in chunk-sized memory)")
+    chunk_size: int | None = Field(
+        None,
+        gt=0,
+        description="GradCache: pairs per forward chunk "
+        "(exact gradients of the whole batch in chunk-sized memory)",
+    )
 
 
 class GenerativeConfig(Section):
@@ -81,15 +107,23 @@ class GenerativeConfig(Section):
     mask_rate: float = Field(0.30, gt=0, lt=1, description="encoder whole-word masking rate")
     decoder: Literal["autoregressive", "masked"] = "autoregressive"
     decoder_layers: int = Field(1, ge=1)
-    attn_window: int = Field(3, ge=1, description="autoregressive: tokens each position sees, "
-                             "itself included, besides position 0 (the authors' attn_window: "
-                             "3 = position i sees 0 and i-2 .. i)")
-    decoder_mask_rate: float = Field(0.45, gt=0, lt=1, description="masked decoder: context "
-                                     "masking rate")
+    attn_window: int = Field(
+        3,
+        ge=1,
+        description="autoregressive: tokens each position sees, "
+        "itself included, besides position 0 (the authors' attn_window: "
+        "3 = position i sees 0 and i-2 .. i)",
+    )
+    decoder_mask_rate: float = Field(
+        0.45, gt=0, lt=1, description="masked decoder: context masking rate"
+    )
     decoder_weight: float = Field(1.0, ge=0)
-    symmetric: bool = Field(False, description="encode both sides and decode each from the "
-                            "other (original CoT-MAE, configs/pretrain-cotmae-*.yaml); chosen "
-                            "explicitly, never implied by the context")
+    symmetric: bool = Field(
+        False,
+        description="encode both sides and decode each from the "
+        "other (original CoT-MAE, configs/pretrain-cotmae-*.yaml); chosen "
+        "explicitly, never implied by the context",
+    )
 
 
 class MaskingSettings(Section):
@@ -97,14 +131,20 @@ class MaskingSettings(Section):
     belong to each objective). Defaults: transformers' whole-word collator as it is."""
 
     count: Literal["bernoulli", "exact"] = Field(
-        "bernoulli", description="bernoulli: each word masked with probability rate; exact: "
-        "max(1, round(rate x words)) words per sequence (BERT's create_pretraining_data)")
+        "bernoulli",
+        description="bernoulli: each word masked with probability rate; exact: "
+        "max(1, round(rate x words)) words per sequence (BERT's create_pretraining_data)",
+    )
     words: Literal["offsets", "wordpiece"] = Field(
-        "offsets", description="word boundaries: offsets (text without a gap is one word, "
-        "transformers' collator) or wordpiece (a token and its ## continuations)")
+        "offsets",
+        description="word boundaries: offsets (text without a gap is one word, "
+        "transformers' collator) or wordpiece (a token and its ## continuations)",
+    )
     replacement: Literal["mask", "bert"] = Field(
-        "mask", description="mask: every masked token becomes [MASK]; bert: 80 % [MASK], "
-        "10 % a random token, 10 % unchanged")
+        "mask",
+        description="mask: every masked token becomes [MASK]; bert: 80 % [MASK], "
+        "10 % a random token, 10 % unchanged",
+    )
 
     @property
     def is_default(self) -> bool:
@@ -124,8 +164,11 @@ class PretrainTrainingConfig(TrainerSettings):
 class PretrainConfig(Recipe):
     """A complete pre-training recipe."""
 
-    objective: str = Field("contrastive", description="contrastive (coCondenser) | generative "
-                           "(CoT-MAE) | any registered objective (qcpt.pretrain.objectives)")
+    objective: str = Field(
+        "contrastive",
+        description="contrastive (coCondenser) | generative "
+        "(CoT-MAE) | any registered objective (qcpt.pretrain.objectives)",
+    )
     data: DataConfig
     model: ModelConfig = ModelConfig()
     contrastive: ContrastiveConfig = ContrastiveConfig()
@@ -148,7 +191,9 @@ class PretrainConfig(Recipe):
         # steps the engine where gradients sync (once per chunk, not once per step), and the
         # engine divides the loss by the accumulation steps, which GradCache has already done
         if self.contrastive.chunk_size and self.training.deepspeed:
-            raise ValueError("contrastive.chunk_size (GradCache) and training.deepspeed do not "
-                             "go together: GradCache runs its own backward passes, which "
-                             "DeepSpeed's engine does not support; drop one of them")
+            raise ValueError(
+                "contrastive.chunk_size (GradCache) and training.deepspeed do not "
+                "go together: GradCache runs its own backward passes, which "
+                "DeepSpeed's engine does not support; drop one of them"
+            )
         return self

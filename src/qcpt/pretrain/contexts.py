@@ -78,8 +78,10 @@ class ContextSpec:
             name, _, weight = part.partition(":")
             name = _ALIASES.get(name.strip().lower(), name.strip().lower())
             if name not in CONTEXT_KINDS:
-                raise QcptError(f"unknown context kind {name!r} in {spec!r}; use one of "
-                                f"{', '.join(CONTEXT_KINDS)} (or span = span-random)")
+                raise QcptError(
+                    f"unknown context kind {name!r} in {spec!r}; use one of "
+                    f"{', '.join(CONTEXT_KINDS)} (or span = span-random)"
+                )
             try:
                 value = float(weight) if weight else 1.0
             except ValueError as error:
@@ -115,8 +117,14 @@ class ContextSampler:
     of its own (about 20 bytes a passage).
     """
 
-    def __init__(self, texts: Sequence[str], doc_ids: Sequence[str] | np.ndarray,
-                 queries: Sequence[Sequence[str]], spec: ContextSpec, seed: int = 42):
+    def __init__(
+        self,
+        texts: Sequence[str],
+        doc_ids: Sequence[str] | np.ndarray,
+        queries: Sequence[Sequence[str]],
+        spec: ContextSpec,
+        seed: int = 42,
+    ):
         if not (len(texts) == len(doc_ids) == len(queries)):
             raise ValueError("texts, doc_ids and queries must have one entry per passage")
         self.texts = texts
@@ -124,12 +132,18 @@ class ContextSampler:
         self.spec = spec
         self.seed = seed
         lengths = getattr(queries, "lengths", None)  # a PackedStringLists counts without reading
-        self.query_counts = (lengths() if lengths is not None
-                             else np.array([len(options) for options in queries], dtype=np.int64))
+        self.query_counts = (
+            lengths()
+            if lengths is not None
+            else np.array([len(options) for options in queries], dtype=np.int64)
+        )
         # documents as numpy groups (no list per passage): the passages of a document are
         # order[start[g]:end[g]] in their original order (stable sort), g = group[i]
-        keys = (doc_ids if isinstance(doc_ids, np.ndarray) and doc_ids.dtype.kind in "iu"
-                else string_keys(doc_ids))
+        keys = (
+            doc_ids
+            if isinstance(doc_ids, np.ndarray) and doc_ids.dtype.kind in "iu"
+            else string_keys(doc_ids)
+        )
         index_type = np.int32 if len(keys) < 2**31 else np.int64
         self._order = np.argsort(keys, kind="stable").astype(index_type)
         sorted_keys = keys[self._order]
@@ -137,8 +151,9 @@ class ContextSampler:
         self._starts = np.concatenate([[0], starts]).astype(index_type)
         self._ends = np.concatenate([starts, [len(keys)]]).astype(index_type)
         self._group = np.empty(len(keys), dtype=index_type)
-        self._group[self._order] = np.repeat(np.arange(len(self._starts), dtype=index_type),
-                                             self._ends - self._starts)
+        self._group[self._order] = np.repeat(
+            np.arange(len(self._starts), dtype=index_type), self._ends - self._starts
+        )
         self.words = _Words(texts)
 
     def __len__(self) -> int:
@@ -157,7 +172,7 @@ class ContextSampler:
     def siblings(self, index: int) -> list[int]:
         """Indices of the passages of passage ``index``'s document, in document order."""
         group = self._group[index]
-        return self._order[self._starts[group]:self._ends[group]].tolist()
+        return self._order[self._starts[group] : self._ends[group]].tolist()
 
     def sibling_count(self, index: int) -> int:
         """How many passages passage ``index``'s document has (itself included)."""
@@ -215,12 +230,12 @@ def _overlapping_window(sampler: ContextSampler, index: int, rng: np.random.Gene
     if len(words) == length:  # single-passage document: a shorter window inside it
         size = int(rng.integers((length + 1) // 2, length))
         offset = int(rng.integers(0, length - size + 1))
-        return " ".join(words[offset:offset + size])
+        return " ".join(words[offset : offset + size])
     low = max(0, start - length // 2)
     high = min(len(words) - length, start + length // 2)
     offsets = [o for o in range(low, high + 1) if o != start] or [start]
     offset = offsets[int(rng.integers(len(offsets)))]
-    return " ".join(words[offset:offset + length])
+    return " ".join(words[offset : offset + length])
 
 
 def _random_sibling(sampler: ContextSampler, index: int, rng: np.random.Generator) -> str:
@@ -244,12 +259,32 @@ def _has_sibling(sampler: ContextSampler, index: int) -> bool:
     return sampler.sibling_count(index) > 1
 
 
-register_context_kind(ContextKind("span-overlap", lambda sampler, index: True,
-                                  _overlapping_window, aliases=("overlap",)))
-register_context_kind(ContextKind("span-random", _has_sibling, _random_sibling,
-                                  fallback="span-overlap", aliases=("span", "random")))
-register_context_kind(ContextKind("span-nearby", _has_sibling, _nearby_sibling,
-                                  fallback="span-overlap", aliases=("nearby",)))
-register_context_kind(ContextKind("query", lambda sampler, index: sampler.query_counts[index] > 0,
-                                  _query, fallback="span-random", uses_queries=True,
-                                  aliases=("queries",)))
+register_context_kind(
+    ContextKind(
+        "span-overlap", lambda sampler, index: True, _overlapping_window, aliases=("overlap",)
+    )
+)
+register_context_kind(
+    ContextKind(
+        "span-random",
+        _has_sibling,
+        _random_sibling,
+        fallback="span-overlap",
+        aliases=("span", "random"),
+    )
+)
+register_context_kind(
+    ContextKind(
+        "span-nearby", _has_sibling, _nearby_sibling, fallback="span-overlap", aliases=("nearby",)
+    )
+)
+register_context_kind(
+    ContextKind(
+        "query",
+        lambda sampler, index: sampler.query_counts[index] > 0,
+        _query,
+        fallback="span-random",
+        uses_queries=True,
+        aliases=("queries",),
+    )
+)

@@ -41,18 +41,26 @@ class AutoregressiveDecoder(nn.Module):
     1.. (shared word / position embeddings); output: summed next-token loss and count.
     """
 
-    def __init__(self, config, embeddings: nn.Module, head: nn.Module, layers: int = 1,
-                 window: int = 3):
+    def __init__(
+        self, config, embeddings: nn.Module, head: nn.Module, layers: int = 1, window: int = 3
+    ):
         super().__init__()
         self.embeddings = embeddings
         self.head = head
         self.window = window
         self.blocks = nn.ModuleList(
             nn.TransformerEncoderLayer(
-                config.hidden_size, config.num_attention_heads, config.intermediate_size,
-                dropout=config.hidden_dropout_prob, activation="gelu", batch_first=True,
-                norm_first=True, layer_norm_eps=config.layer_norm_eps)
-            for _ in range(layers))
+                config.hidden_size,
+                config.num_attention_heads,
+                config.intermediate_size,
+                dropout=config.hidden_dropout_prob,
+                activation="gelu",
+                batch_first=True,
+                norm_first=True,
+                layer_norm_eps=config.layer_norm_eps,
+            )
+            for _ in range(layers)
+        )
         self.final_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def states(self, vectors: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
@@ -64,11 +72,16 @@ class AutoregressiveDecoder(nn.Module):
             hidden = block(hidden, src_mask=mask)
         return self.final_norm(hidden)
 
-    def forward(self, vectors: torch.Tensor, input_ids: torch.Tensor,
-                attention_mask: torch.Tensor, labels: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        return next_token_loss(self.states(vectors, input_ids), input_ids, attention_mask,
-                               self.head)
+    def forward(
+        self,
+        vectors: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return next_token_loss(
+            self.states(vectors, input_ids), input_ids, attention_mask, self.head
+        )
 
 
 class MaskedDecoder(nn.Module):
@@ -82,9 +95,13 @@ class MaskedDecoder(nn.Module):
         self.layers = fresh_layers(mlm_model, layers)
         self.config = mlm_model.config
 
-    def forward(self, vectors: torch.Tensor, input_ids: torch.Tensor,
-                attention_mask: torch.Tensor, labels: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        vectors: torch.Tensor,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        labels: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         embedded = self.embeddings(input_ids=input_ids)
         hidden = torch.cat([vectors.unsqueeze(1).to(embedded.dtype), embedded[:, 1:]], dim=1)
         hidden = run_layers(self.layers, hidden, attention_mask, self.config)
@@ -101,9 +118,16 @@ class CotMaeModel(nn.Module):
     The vector is the pooled last layer ([CLS] as the papers, or mean).
     """
 
-    def __init__(self, mlm_model, *, pooling: Literal["cls", "mean"] = "cls",
-                 decoder: Literal["autoregressive", "masked"] = "autoregressive",
-                 decoder_layers: int = 1, attn_window: int = 3, symmetric: bool = False):
+    def __init__(
+        self,
+        mlm_model,
+        *,
+        pooling: Literal["cls", "mean"] = "cls",
+        decoder: Literal["autoregressive", "masked"] = "autoregressive",
+        decoder_layers: int = 1,
+        attn_window: int = 3,
+        symmetric: bool = False,
+    ):
         super().__init__()
         self.mlm_model = mlm_model
         self.backbone = backbone_of(mlm_model)
@@ -112,22 +136,30 @@ class CotMaeModel(nn.Module):
         self.symmetric = symmetric
         embeddings = self.backbone.embeddings
         if decoder == "autoregressive":
-            self.decoder = AutoregressiveDecoder(mlm_model.config, embeddings, self.mlm_head,
-                                                 decoder_layers, attn_window)
+            self.decoder = AutoregressiveDecoder(
+                mlm_model.config, embeddings, self.mlm_head, decoder_layers, attn_window
+            )
         else:
             self.decoder = MaskedDecoder(mlm_model, embeddings, self.mlm_head, decoder_layers)
         freeze_pooler(self.backbone)
 
-    def encode(self, tokens: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor,
-                                                               torch.Tensor]:
+    def encode(
+        self, tokens: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(vectors, summed MLM loss, masked count)`` of one masked batch."""
-        last = self.backbone(input_ids=tokens["input_ids"],
-                             attention_mask=tokens["attention_mask"]).last_hidden_state
+        last = self.backbone(
+            input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"]
+        ).last_hidden_state
         loss, count = masked_lm_loss(last, tokens["labels"], self.mlm_head)
         return pool(last, tokens["attention_mask"], self.pooling), loss, count
 
-    def forward(self, passage: dict, context_decoder: dict, context: dict | None = None,
-                passage_decoder: dict | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        passage: dict,
+        context_decoder: dict,
+        context: dict | None = None,
+        passage_decoder: dict | None = None,
+    ) -> dict[str, torch.Tensor]:
         vectors, mlm, mlm_count = self.encode(passage)
         decoder, decoder_count = self.decoder(vectors, **context_decoder)
         if self.symmetric:
@@ -135,5 +167,9 @@ class CotMaeModel(nn.Module):
             back, back_count = self.decoder(context_vectors, **passage_decoder)
             mlm, mlm_count = mlm + context_mlm, mlm_count + context_count
             decoder, decoder_count = decoder + back, decoder_count + back_count
-        return {"mlm": mlm, "mlm_count": mlm_count, "decoder": decoder,
-                "decoder_count": decoder_count}
+        return {
+            "mlm": mlm,
+            "mlm_count": mlm_count,
+            "decoder": decoder,
+            "decoder_count": decoder_count,
+        }

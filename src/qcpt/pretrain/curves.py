@@ -32,14 +32,14 @@ def plot_loss_curves(runs: dict[str, list[dict]], path: str | Path, title: str =
     import matplotlib.pyplot as plt
 
     per_run = {label: loss_series(history) for label, history in runs.items()}
-    terms = sorted({t for series in per_run.values() for t in series},
-                   key=lambda t: (t != "total", t))
+    terms = sorted(
+        {t for series in per_run.values() for t in series}, key=lambda t: (t != "total", t)
+    )
     if not terms:
         raise ValueError("no loss values in the training logs")
     columns = min(3, len(terms))
     rows = -(-len(terms) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     for axis, term in zip(axes.flat, terms, strict=False):
         for label, series in per_run.items():
             if term in series:
@@ -47,7 +47,7 @@ def plot_loss_curves(runs: dict[str, list[dict]], path: str | Path, title: str =
         axis.set_title(term)
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
-    for axis in list(axes.flat)[len(terms):]:
+    for axis in list(axes.flat)[len(terms) :]:
         axis.set_visible(False)
     axes.flat[0].legend(fontsize=8)
     if title:

@@ -24,8 +24,7 @@ class PairsDataset(Dataset):
     :class:`~qcpt.pretrain.contexts.ContextSampler`.
     """
 
-    def __init__(self, passages: Sequence[str], sampler: ContextSampler,
-                 stats: dict | None = None):
+    def __init__(self, passages: Sequence[str], sampler: ContextSampler, stats: dict | None = None):
         self.passages = passages
         self.sampler = sampler
         self.stats = stats or {"passages": len(passages)}
@@ -39,14 +38,26 @@ class PairsDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, str]:
         context, kind = self.sampler.draw(index, self.epoch)
-        return {"passage": self.passages[index], "context": context, "kind": kind,
-                "index": index, "epoch": self.epoch}
+        return {
+            "passage": self.passages[index],
+            "context": context,
+            "kind": kind,
+            "index": index,
+            "epoch": self.epoch,
+        }
 
 
-def load_pairs_dataset(passages_source: str | Path, queries_path: str | Path | None,
-                       context: str, *, seed: int = 42, with_title: bool = False,
-                       title_separator: str = " ", data_dir: str | Path | None = None,
-                       missing_queries: Literal["drop", "span"] = "drop") -> PairsDataset:
+def load_pairs_dataset(
+    passages_source: str | Path,
+    queries_path: str | Path | None,
+    context: str,
+    *,
+    seed: int = 42,
+    with_title: bool = False,
+    title_separator: str = " ",
+    data_dir: str | Path | None = None,
+    missing_queries: Literal["drop", "span"] = "drop",
+) -> PairsDataset:
     """Build the dataset from a passages file (or corpus / dataset) and a generated-queries file.
 
     When the context uses queries, a passage without any generated query is dropped
@@ -64,39 +75,58 @@ def load_pairs_dataset(passages_source: str | Path, queries_path: str | Path | N
 
     spec = ContextSpec.parse(context)
     if spec.uses_queries and queries_path is None:
-        raise QcptError(f"context {spec} needs generated queries: give data.queries "
-                        "(qcpt generate-queries output)")
+        raise QcptError(
+            f"context {spec} needs generated queries: give data.queries "
+            "(qcpt generate-queries output)"
+        )
     table = load_passage_table(passages_source, data_dir)
     keep = np.arange(len(table))
     passage_queries: Sequence[Sequence[str]] = _NoQueries(len(table))
-    stats = {"passages_read": len(table), "missing_queries": missing_queries,
-             "passages_without_queries": 0, "passages_dropped": 0}
+    stats = {
+        "passages_read": len(table),
+        "missing_queries": missing_queries,
+        "passages_without_queries": 0,
+        "passages_dropped": 0,
+    }
     if spec.uses_queries:
         queries = load_query_table(queries_path)
         rows = queries.rows_of(table.id_keys)
         known = int(np.count_nonzero(rows >= 0))
         if known == 0:
-            raise QcptError(f"{queries_path}: none of its {len(queries)} passage ids are in "
-                            f"{passages_source}; were the queries generated for these passages?")
+            raise QcptError(
+                f"{queries_path}: none of its {len(queries)} passage ids are in "
+                f"{passages_source}; were the queries generated for these passages?"
+            )
         unknown = len(queries) - known
         if unknown:
-            logger.warning("%s: %d query records name passages that are not in %s (ignored)",
-                           queries_path, unknown, passages_source)
+            logger.warning(
+                "%s: %d query records name passages that are not in %s (ignored)",
+                queries_path,
+                unknown,
+                passages_source,
+            )
         counts = np.where(rows >= 0, queries.queries.lengths()[np.maximum(rows, 0)], 0)
         without = int(np.count_nonzero(counts == 0))
         stats["passages_without_queries"] = without
         if without and missing_queries == "drop":
             keep = np.flatnonzero(counts)
             stats["passages_dropped"] = without
-            logger.warning("%d of %d passages have no generated query: dropped "
-                           "(data.missing_queries: drop)", without, stats["passages_read"])
+            logger.warning(
+                "%d of %d passages have no generated query: dropped (data.missing_queries: drop)",
+                without,
+                stats["passages_read"],
+            )
         elif without:
-            logger.warning("%d of %d passages have no generated query: they use span "
-                           "contexts (data.missing_queries: span)", without,
-                           stats["passages_read"])
+            logger.warning(
+                "%d of %d passages have no generated query: they use span "
+                "contexts (data.missing_queries: span)",
+                without,
+                stats["passages_read"],
+            )
         if not len(keep):
-            raise QcptError(f"{queries_path}: no passage of {passages_source} has a "
-                            "generated query")
+            raise QcptError(
+                f"{queries_path}: no passage of {passages_source} has a generated query"
+            )
         passage_queries = _QueriesOf(queries.queries, rows[keep], counts[keep])
     texts: Sequence[str] = table.texts
     titled: Sequence[str] = table.titled_texts(title_separator) if with_title else table.texts
@@ -108,8 +138,13 @@ def load_pairs_dataset(passages_source: str | Path, queries_path: str | Path | N
         if used:
             stats["fallbacks"][kind] = dict(sorted(used.items()))
             detail = ", ".join(f"{n} to {k}" for k, n in sorted(used.items()))
-            logger.info("context %s: %d of %d passages fall back (%s)", kind,
-                        sum(used.values()), len(keep), detail)
+            logger.info(
+                "context %s: %d of %d passages fall back (%s)",
+                kind,
+                sum(used.values()),
+                len(keep),
+                detail,
+            )
     stats["passages"] = len(keep)
     logger.info("%d passages, context %s", len(keep), spec)
     return PairsDataset(titled, sampler, stats)

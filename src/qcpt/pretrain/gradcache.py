@@ -40,8 +40,9 @@ def gradcache_step(trainer, model, inputs) -> torch.Tensor:
     contexts = torch.cat(context_vectors).float().requires_grad_()
     contrastive = trainer._contrastive(passages, contexts)  # 2. loss and d(loss)/d(vectors)
     (trainer.contrastive_weight * scale * contrastive).backward()
-    targets = sum((side["labels"] != IGNORE_INDEX).sum() for side in
-                  (inputs["passage"], inputs["context"]))
+    targets = sum(
+        (side["labels"] != IGNORE_INDEX).sum() for side in (inputs["passage"], inputs["context"])
+    )
     counts = dict.fromkeys(trainer.term_weights, targets)
     totals: dict[str, torch.Tensor] = defaultdict(lambda: torch.zeros(()))
     start = 0
@@ -57,7 +58,8 @@ def gradcache_step(trainer, model, inputs) -> torch.Tensor:
                 surrogate = (
                     (output["passage_vectors"].float() * passages.grad[rows]).sum()
                     + (output["context_vectors"].float() * contexts.grad[rows]).sum()
-                    + scale * trainer._total(terms))
+                    + scale * trainer._total(terms)
+                )
             trainer.accelerator.backward(surrogate)
         for name, value in terms.items():
             totals[name] = totals[name] + value.detach().cpu()
@@ -66,8 +68,9 @@ def gradcache_step(trainer, model, inputs) -> torch.Tensor:
     return (trainer._total(terms) * scale).to(trainer.args.device)
 
 
-def split_pairs(inputs: dict[str, dict[str, torch.Tensor]], chunk_size: int
-                ) -> list[dict[str, dict[str, torch.Tensor]]]:
+def split_pairs(
+    inputs: dict[str, dict[str, torch.Tensor]], chunk_size: int
+) -> list[dict[str, dict[str, torch.Tensor]]]:
     """Cut a pair batch into chunks of ``chunk_size`` rows, each side trimmed to its chunk's
     longest text (right padding)."""
     rows = len(inputs["passage"]["input_ids"])
@@ -75,7 +78,7 @@ def split_pairs(inputs: dict[str, dict[str, torch.Tensor]], chunk_size: int
     for start in range(0, rows, chunk_size):
         chunk = {}
         for side, tokens in inputs.items():
-            part = {name: value[start:start + chunk_size] for name, value in tokens.items()}
+            part = {name: value[start : start + chunk_size] for name, value in tokens.items()}
             length = int(part["attention_mask"].sum(1).max())
             chunk[side] = {name: value[:, :length] for name, value in part.items()}
         chunks.append(chunk)

@@ -29,19 +29,21 @@ def load_mlm_model(path: str | Path):
     hf_logging.set_verbosity_error()
     try:
         model, info = AutoModelForMaskedLM.from_pretrained(
-            str(path), dtype=torch.float32, output_loading_info=True)
+            str(path), dtype=torch.float32, output_loading_info=True
+        )
     except (OSError, ValueError) as error:
-        raise QcptError(f"cannot load {str(path)!r} as a masked language model: {error}"
-                        ) from error
+        raise QcptError(f"cannot load {str(path)!r} as a masked language model: {error}") from error
     finally:
         hf_logging.set_verbosity(verbosity)
     missing = [key for key in info.get("missing_keys", ()) if not _is_head_key(key)]
     if missing:
-        raise QcptError(f"{path}: encoder weights missing from the checkpoint: "
-                        f"{', '.join(sorted(missing)[:5])}")
+        raise QcptError(
+            f"{path}: encoder weights missing from the checkpoint: {', '.join(sorted(missing)[:5])}"
+        )
     if any(_is_head_key(key) for key in info.get("missing_keys", ())):
-        logger.info("%s has no MLM head: created one (its output layer tied to the word "
-                    "embeddings)", path)
+        logger.info(
+            "%s has no MLM head: created one (its output layer tied to the word embeddings)", path
+        )
     return model
 
 
@@ -60,8 +62,10 @@ def mlm_head_of(mlm_model) -> nn.Module:
         head = getattr(mlm_model, name, None)
         if isinstance(head, nn.Module):
             return head
-    raise QcptError(f"{type(mlm_model).__name__} has no MLM head named cls or lm_head; "
-                    "qcpt pre-trains BERT-like encoders")
+    raise QcptError(
+        f"{type(mlm_model).__name__} has no MLM head named cls or lm_head; "
+        "qcpt pre-trains BERT-like encoders"
+    )
 
 
 def fresh_layers(mlm_model, count: int) -> nn.ModuleList:
@@ -77,14 +81,16 @@ def fresh_layers(mlm_model, count: int) -> nn.ModuleList:
     return fresh
 
 
-def run_layers(layers: nn.ModuleList, hidden: torch.Tensor, attention_mask: torch.Tensor,
-               config) -> torch.Tensor:
+def run_layers(
+    layers: nn.ModuleList, hidden: torch.Tensor, attention_mask: torch.Tensor, config
+) -> torch.Tensor:
     """Apply bidirectional transformer ``layers`` to ``hidden`` with a (batch, length) padding
     mask, building the attention mask the way the backbone does for its attention kernel."""
     from transformers.masking_utils import create_bidirectional_mask
 
-    mask = create_bidirectional_mask(config=config, inputs_embeds=hidden,
-                                     attention_mask=attention_mask)
+    mask = create_bidirectional_mask(
+        config=config, inputs_embeds=hidden, attention_mask=attention_mask
+    )
     for layer in layers:
         output = layer(hidden, mask)
         hidden = output[0] if isinstance(output, tuple) else output

@@ -37,37 +37,62 @@ def _contrastive_model(config, mlm_model, pooling: str, normalize: bool):
     from qcpt.pretrain.condenser import CoCondenserModel, CondenserModel
 
     settings = config.contrastive
-    model = CoCondenserModel(CondenserModel(
-        mlm_model, pooling=pooling, normalize=normalize, skip_from=settings.skip_from,
-        head_layers=settings.head_layers, late_mlm=settings.late_mlm))
-    weights = {**({"head_mlm": settings.mlm_weight} if settings.head_layers else {}),
-               **({"mlm": settings.mlm_weight} if settings.late_mlm else {})}
-    return model, {"term_weights": weights, "contrastive_weight": settings.contrastive_weight,
-                   "temperature": settings.temperature,
-                   "cross_process_negatives": settings.cross_process_negatives,
-                   "chunk_size": settings.chunk_size}
+    model = CoCondenserModel(
+        CondenserModel(
+            mlm_model,
+            pooling=pooling,
+            normalize=normalize,
+            skip_from=settings.skip_from,
+            head_layers=settings.head_layers,
+            late_mlm=settings.late_mlm,
+        )
+    )
+    weights = {
+        **({"head_mlm": settings.mlm_weight} if settings.head_layers else {}),
+        **({"mlm": settings.mlm_weight} if settings.late_mlm else {}),
+    }
+    return model, {
+        "term_weights": weights,
+        "contrastive_weight": settings.contrastive_weight,
+        "temperature": settings.temperature,
+        "cross_process_negatives": settings.cross_process_negatives,
+        "chunk_size": settings.chunk_size,
+    }
 
 
 def _generative_model(config, mlm_model, pooling: str, normalize: bool):
     from qcpt.pretrain.cotmae import CotMaeModel
 
     settings = config.generative
-    model = CotMaeModel(mlm_model, pooling=pooling, decoder=settings.decoder,
-                        decoder_layers=settings.decoder_layers,
-                        attn_window=settings.attn_window, symmetric=settings.symmetric)
+    model = CotMaeModel(
+        mlm_model,
+        pooling=pooling,
+        decoder=settings.decoder,
+        decoder_layers=settings.decoder_layers,
+        attn_window=settings.attn_window,
+        symmetric=settings.symmetric,
+    )
     return model, {"term_weights": {"mlm": 1.0, "decoder": settings.decoder_weight}}
 
 
 def _generative_views(config) -> dict[str, Any]:
     settings = config.generative
-    return {"mask_rate": settings.mask_rate, "encode_context": settings.symmetric,
-            "decoder": settings.decoder, "decoder_mask_rate": settings.decoder_mask_rate,
-            "decode_passage": settings.symmetric}
+    return {
+        "mask_rate": settings.mask_rate,
+        "encode_context": settings.symmetric,
+        "decoder": settings.decoder,
+        "decoder_mask_rate": settings.decoder_mask_rate,
+        "decode_passage": settings.symmetric,
+    }
 
 
 # coCondenser: Condenser head MLM + late MLM + InfoNCE between passage and context
-register_objective(Objective(
-    "contrastive", _contrastive_model,
-    lambda config: {"mask_rate": config.contrastive.mask_rate, "encode_context": True}))
+register_objective(
+    Objective(
+        "contrastive",
+        _contrastive_model,
+        lambda config: {"mask_rate": config.contrastive.mask_rate, "encode_context": True},
+    )
+)
 # CoT-MAE: masked encoder + a shallow decoder that rebuilds the context
 register_objective(Objective("generative", _generative_model, _generative_views))

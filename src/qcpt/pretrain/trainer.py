@@ -46,9 +46,16 @@ class PretrainTrainer(Trainer):
 
     loss_is_scaled_for_ga = False  # a per-micro-batch mean: the Trainer divides it
 
-    def __init__(self, *args, term_weights: dict[str, float], contrastive_weight: float = 0.0,
-                 temperature: float = 1.0, cross_process_negatives: bool = True,
-                 chunk_size: int | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        term_weights: dict[str, float],
+        contrastive_weight: float = 0.0,
+        temperature: float = 1.0,
+        cross_process_negatives: bool = True,
+        chunk_size: int | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.term_weights = term_weights
         self.contrastive_weight = contrastive_weight
@@ -61,8 +68,9 @@ class PretrainTrainer(Trainer):
 
     # -- the loss ----------------------------------------------------------------------------
 
-    def _token_terms(self, output: dict, counts: dict[str, torch.Tensor] | None = None
-                     ) -> dict[str, torch.Tensor]:
+    def _token_terms(
+        self, output: dict, counts: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
         terms = {}
         for name in self.term_weights:
             if name in output:
@@ -71,8 +79,9 @@ class PretrainTrainer(Trainer):
         return terms
 
     def _contrastive(self, passage_vectors, context_vectors) -> torch.Tensor:
-        return pair_infonce(passage_vectors, context_vectors, self.temperature,
-                            self.cross_process_negatives)
+        return pair_infonce(
+            passage_vectors, context_vectors, self.temperature, self.cross_process_negatives
+        )
 
     def _total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         weights = {**self.term_weights, "contrastive": self.contrastive_weight}
@@ -82,8 +91,9 @@ class PretrainTrainer(Trainer):
         output = model(**inputs)
         terms = self._token_terms(output)
         if self.contrastive_weight > 0:
-            terms["contrastive"] = self._contrastive(output["passage_vectors"],
-                                                     output["context_vectors"])
+            terms["contrastive"] = self._contrastive(
+                output["passage_vectors"], output["context_vectors"]
+            )
         self._record(terms)
         loss = self._total(terms)
         return (loss, output) if return_outputs else loss
@@ -109,13 +119,15 @@ class PretrainTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._term_batches:
             names = sorted(self._term_sums)
-            values = torch.tensor([self._term_sums[n] / self._term_batches for n in names],
-                                  device=self.args.device)
+            values = torch.tensor(
+                [self._term_sums[n] / self._term_batches for n in names], device=self.args.device
+            )
             if is_distributed():
                 dist.all_reduce(values)
                 values /= dist.get_world_size()
-            logs.update({f"loss_{n}": round(float(v), 4) for n, v in zip(names, values,
-                                                                          strict=True)})
+            logs.update(
+                {f"loss_{n}": round(float(v), 4) for n, v in zip(names, values, strict=True)}
+            )
             self._term_sums.clear()
             self._term_batches = 0
         super().log(logs, start_time)
@@ -129,12 +141,16 @@ class PretrainTrainer(Trainer):
         if not self.args.should_save:
             return
         os.makedirs(output_dir, exist_ok=True)
-        save_model(self.accelerator.unwrap_model(self.model), os.path.join(output_dir,
-                                                                           WEIGHTS_FILE))
+        save_model(
+            self.accelerator.unwrap_model(self.model), os.path.join(output_dir, WEIGHTS_FILE)
+        )
         torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         from safetensors.torch import load_model
 
-        load_model(model or self.accelerator.unwrap_model(self.model),
-                   os.path.join(resume_from_checkpoint, WEIGHTS_FILE), device="cpu")
+        load_model(
+            model or self.accelerator.unwrap_model(self.model),
+            os.path.join(resume_from_checkpoint, WEIGHTS_FILE),
+            device="cpu",
+        )

@@ -51,15 +51,25 @@ def build_collator(config: PretrainConfig, tokenizer, seed: int):
     from qcpt.pretrain.collator import PairCollator
     from qcpt.pretrain.objectives import OBJECTIVES
 
-    return PairCollator(tokenizer, passage_max_length=config.model.passage_max_length,
-                        context_max_length=config.model.context_max_length,
-                        masking=config.masking, seed=seed,
-                        **OBJECTIVES[config.objective].collator_options(config))
+    return PairCollator(
+        tokenizer,
+        passage_max_length=config.model.passage_max_length,
+        context_max_length=config.model.context_max_length,
+        masking=config.masking,
+        seed=seed,
+        **OBJECTIVES[config.objective].collator_options(config),
+    )
 
 
-def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = False,
-             overwrite: bool = False, show_progress: bool = True,
-             callbacks: list | None = None) -> dict[str, Any]:
+def pretrain(
+    config: PretrainConfig,
+    output_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    callbacks: list | None = None,
+) -> dict[str, Any]:
     """Run ``config`` and write the output folder (see the module docstring).
 
     The folder follows the stage protocol (:mod:`qcpt.utils.stage`): a finished run of the
@@ -85,29 +95,43 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     log_file = output_dir / TRAIN_LOG_FILE
     finished = (output_dir / MODEL_DIR / QCPT_RECIPE_FILE).is_file() and log_file.is_file()
     stage = open_stage(
-        output_dir, "pretrain", config, finished=finished, overwrite=overwrite,
+        output_dir,
+        "pretrain",
+        config,
+        finished=finished,
+        overwrite=overwrite,
         progress=finished or (checkpoints.is_dir() and any(checkpoints.iterdir())),
-        inputs={"data.passages": config.data.passages, "data.queries": config.data.queries})
+        inputs={"data.passages": config.data.passages, "data.queries": config.data.queries},
+    )
     state.wait_for_everyone()
     if stage.action == "skip":
         return json.loads(log_file.read_text())["summary"]
     init_model = resolve_model(config.model.model)
     pooling, normalize = config.model.vector_settings(read_model_defaults(init_model))
     dataset = load_pairs_dataset(
-        config.data.passages, config.data.queries, config.data.context,
-        seed=config.training.seed, with_title=config.data.with_title,
-        title_separator=config.model.title_separator, data_dir=config.data.data_dir,
-        missing_queries=config.data.missing_queries)
-    global_batch = (config.training.batch_size * config.training.gradient_accumulation_steps
-                    * state.num_processes)
+        config.data.passages,
+        config.data.queries,
+        config.data.context,
+        seed=config.training.seed,
+        with_title=config.data.with_title,
+        title_separator=config.model.title_separator,
+        data_dir=config.data.data_dir,
+        missing_queries=config.data.missing_queries,
+    )
+    global_batch = (
+        config.training.batch_size
+        * config.training.gradient_accumulation_steps
+        * state.num_processes
+    )
     if len(dataset) < global_batch:  # batches are full (drop_last): not one step would run
-        raise QcptError(f"{config.data.passages}: {len(dataset)} pre-training pairs, fewer than "
-                        f"one batch of {global_batch}; lower training.batch_size")
+        raise QcptError(
+            f"{config.data.passages}: {len(dataset)} pre-training pairs, fewer than "
+            f"one batch of {global_batch}; lower training.batch_size"
+        )
     try:
         tokenizer = AutoTokenizer.from_pretrained(init_model)
     except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
-        raise QcptError(f"cannot load the tokenizer of {config.model.model!r}: {error}"
-                        ) from None
+        raise QcptError(f"cannot load the tokenizer of {config.model.model!r}: {error}") from None
     # seeded before any layer is created (a missing MLM head, the Condenser head, the decoder):
     # the Trainer seeds only after it is given the model, so a run would not be a function of
     # its recipe and seed
@@ -130,14 +154,22 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
     seconds = float(result.metrics.get("train_runtime", 0.0))
     steps = trainer.state.global_step
     summary = {
-        "objective": config.objective, "context": config.data.context,
-        "steps": steps, "global_batch": global_batch, "train_seconds": round(seconds, 1),
+        "objective": config.objective,
+        "context": config.data.context,
+        "steps": steps,
+        "global_batch": global_batch,
+        "train_seconds": round(seconds, 1),
         "pairs_per_second": round(steps * global_batch / seconds, 2) if seconds else None,
-        "pooling": pooling, "normalize": normalize, "init_model": config.model.model,
+        "pooling": pooling,
+        "normalize": normalize,
+        "init_model": config.model.model,
         "precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
         "data": dataset.stats,
-        "final_losses": {k: v for k, v in _last_log(trainer.state.log_history).items()
-                         if k == "loss" or k.startswith("loss_")},
+        "final_losses": {
+            k: v
+            for k, v in _last_log(trainer.state.log_history).items()
+            if k == "loss" or k.startswith("loss_")
+        },
         "trainer_metrics": result.metrics,
         "model": str(output_dir / MODEL_DIR),
     }
@@ -147,22 +179,33 @@ def pretrain(config: PretrainConfig, output_dir: str | Path, *, resume: bool = F
         if "data.queries" in inputs:
             data["queries"] = inputs["data.queries"]
         save_encoder_artifact(
-            backbone_of(mlm_model), tokenizer, output_dir / MODEL_DIR, pooling=pooling,
-            normalize=normalize, query_max_length=min(32, config.model.context_max_length),
+            backbone_of(mlm_model),
+            tokenizer,
+            output_dir / MODEL_DIR,
+            pooling=pooling,
+            normalize=normalize,
+            query_max_length=min(32, config.model.context_max_length),
             passage_max_length=config.model.passage_max_length,
             title_separator=config.model.title_separator,
-            recipe={"stage": "pretrain", **config.model_dump(mode="json")}, data=data,
-            steps=steps)
+            recipe={"stage": "pretrain", **config.model_dump(mode="json")},
+            data=data,
+            steps=steps,
+        )
         write_json(log_file, {"summary": summary, "log_history": trainer.state.log_history})
         if any("loss" in entry for entry in trainer.state.log_history):
-            plot_loss_curves({f"{config.objective}, {config.data.context}":
-                              trainer.state.log_history}, output_dir / CURVES_FILE,
-                             title=f"qcpt pretrain ({config.model.model})")
+            plot_loss_curves(
+                {f"{config.objective}, {config.data.context}": trainer.state.log_history},
+                output_dir / CURVES_FILE,
+                title=f"qcpt pretrain ({config.model.model})",
+            )
         if not config.training.keep_checkpoints:
             shutil.rmtree(checkpoints, ignore_errors=True)
-        stage.finish({"model": MODEL_DIR, "train_log": TRAIN_LOG_FILE,
-                      "loss_curves": CURVES_FILE}, steps=steps,
-                     train_seconds=summary["train_seconds"], data=dataset.stats)
+        stage.finish(
+            {"model": MODEL_DIR, "train_log": TRAIN_LOG_FILE, "loss_curves": CURVES_FILE},
+            steps=steps,
+            train_seconds=summary["train_seconds"],
+            data=dataset.stats,
+        )
     state.wait_for_everyone()
     return summary
 

@@ -37,15 +37,21 @@ class GenerationSettings(Section):
     transformers. ``num_queries`` defaults to 20 for models and to all queries for files.
     """
 
-    backend: str = Field("causal", description="causal | seq2seq | file | any registered "
-                         "backend (qcpt.querygen.backends.register_backend)")
-    model: str | None = Field(None, description="generator: smollm2 (packaged GGUF, the causal "
-                              "default), a .gguf file, a checkpoint folder or hub id; seq2seq "
-                              "default doc2query/all-with_prefix-t5-base-v1")
+    backend: str = Field(
+        "causal",
+        description="causal | seq2seq | file | any registered "
+        "backend (qcpt.querygen.backends.register_backend)",
+    )
+    model: str | None = Field(
+        None,
+        description="generator: smollm2 (packaged GGUF, the causal "
+        "default), a .gguf file, a checkpoint folder or hub id; seq2seq "
+        "default doc2query/all-with_prefix-t5-base-v1",
+    )
     runtime: Literal["auto", "llama-cpp", "transformers"] = Field(
-        "auto", description="how a causal model runs: auto, llama-cpp or transformers")
-    num_queries: int | None = Field(None, gt=0, description="queries per passage (20; files: "
-                                    "all)")
+        "auto", description="how a causal model runs: auto, llama-cpp or transformers"
+    )
+    num_queries: int | None = Field(None, gt=0, description="queries per passage (20; files: all)")
     top_k: int = Field(25, ge=0, description="top-k sampling; 0 disables it")
     top_p: float = Field(0.95, gt=0, le=1, description="top-p (nucleus) sampling")
     temperature: float = Field(1.0, gt=0, description="sampling temperature")
@@ -61,13 +67,16 @@ class GenerationSettings(Section):
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
-        "fp32", description="transformers runtimes: fp32, bf16, fp16 or auto")
+        "fp32", description="transformers runtimes: fp32, bf16, fp16 or auto"
+    )
     threads: int | None = Field(None, gt=0, description="CPU threads (llama.cpp; default: all)")
     seed: int = Field(42, description="sampling seed")
-    queries_files: list[str] = Field(default_factory=list, description="file backend: queries "
-                                     "to import (repeatable)")
+    queries_files: list[str] = Field(
+        default_factory=list, description="file backend: queries to import (repeatable)"
+    )
     file_format: Literal["auto", "jsonl", "lines", "tsv", "beir"] = Field(
-        "auto", description="file backend: auto, jsonl, lines, tsv or beir")
+        "auto", description="file backend: auto, jsonl, lines, tsv or beir"
+    )
     qrels: str | None = Field(None, description="file backend, beir: query -> passage qrels")
     clean: CleanSettings = Field(default_factory=CleanSettings)
 

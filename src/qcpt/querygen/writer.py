@@ -40,8 +40,10 @@ def shard_sidecar(path: str | Path) -> dict:
     """The sidecar of a shard, which a merge needs (its settings and passages)."""
     meta = read_sidecar(path)
     if "settings" not in meta:
-        raise QcptError(f"{path}: its sidecar {sidecar_path(path).name} is missing or has no "
-                        "settings; merge-queries needs the files generate-queries wrote")
+        raise QcptError(
+            f"{path}: its sidecar {sidecar_path(path).name} is missing or has no "
+            "settings; merge-queries needs the files generate-queries wrote"
+        )
     return meta
 
 

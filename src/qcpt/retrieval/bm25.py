@@ -132,11 +132,15 @@ class BM25Index:
             index.tokenizer.load_vocab(str(directory))
             index.doc_ids = json.loads((directory / _IDS_FILE).read_text())
         except ValidationError as error:
-            raise QcptError(f"{settings_path}: {validation_problems(error)}; remove {directory} "
-                            "to build the index again") from None
+            raise QcptError(
+                f"{settings_path}: {validation_problems(error)}; remove {directory} "
+                "to build the index again"
+            ) from None
         except (OSError, ValueError) as error:  # a missing or malformed file of the index
-            raise QcptError(f"{directory}: cannot load the BM25 index ({error}); remove the "
-                            "folder to build it again") from None
+            raise QcptError(
+                f"{directory}: cannot load the BM25 index ({error}); remove the "
+                "folder to build it again"
+            ) from None
         return index
 
 

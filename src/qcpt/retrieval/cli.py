@@ -37,10 +37,14 @@ console = Console(stderr=True)
 # the encoder options every dense command shares (encode, eval-model, mine): name -> (option
 # type, default); a command decorated with with_encoder_options receives them as encoder_options
 ENCODER_OPTIONS = {
-    "pooling": (PoolingOpt, None), "normalize": (NormalizeOpt, None),
-    "query_max_length": (QueryLenOpt, None), "passage_max_length": (PassageLenOpt, None),
-    "model_max_length": (ModelLenOpt, False), "batch_size": (BatchOpt, 32),
-    "precision": (PrecisionOpt, "fp32"), "device": (DeviceOpt, "auto"),
+    "pooling": (PoolingOpt, None),
+    "normalize": (NormalizeOpt, None),
+    "query_max_length": (QueryLenOpt, None),
+    "passage_max_length": (PassageLenOpt, None),
+    "model_max_length": (ModelLenOpt, False),
+    "batch_size": (BatchOpt, 32),
+    "precision": (PrecisionOpt, "fp32"),
+    "device": (DeviceOpt, "auto"),
 }
 with_encoder_options = with_options(ENCODER_OPTIONS, "encoder_options")
 
@@ -172,16 +176,19 @@ def search_command(
 
     recorded = read_manifest(embeddings)["encoder"]
     if "model_path" not in recorded:
-        raise QcptError(f"{embeddings / 'manifest.json'}: the encoder settings name no "
-                        "model_path; make the folder with qcpt encode")
+        raise QcptError(
+            f"{embeddings / 'manifest.json'}: the encoder settings name no "
+            "model_path; make the folder with qcpt encode"
+        )
     try:
         settings = EncoderSettings.model_validate(
             {k: v for k, v in recorded.items() if k in EncoderSettings.model_fields}
             | {"model": recorded["model_path"], "batch_size": batch_size, "device": device}
         )
     except ValidationError as error:
-        raise QcptError(f"{embeddings / 'manifest.json'}: bad encoder settings: "
-                        f"{validation_problems(error)}") from None
+        raise QcptError(
+            f"{embeddings / 'manifest.json'}: bad encoder settings: {validation_problems(error)}"
+        ) from None
     queries = resolve_dataset(dataset, data_dir).queries(split)  # before the model loads
     encoder = DenseEncoder(settings)
     query_ids = list(queries)

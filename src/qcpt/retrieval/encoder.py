@@ -112,8 +112,12 @@ class DenseEncoder:
 
     def describe(self) -> dict:
         """The resolved settings, for manifests and reports."""
-        return {**self.settings.model_dump(), "precision": self.precision,
-                "model_path": self.model_path, "dim": self.dim}
+        return {
+            **self.settings.model_dump(),
+            "precision": self.precision,
+            "model_path": self.model_path,
+            "dim": self.dim,
+        }
 
     def encode_queries(self, queries: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Encode query strings (query prefix, query max length)."""

@@ -51,13 +51,17 @@ class EmbeddingShard:
         try:
             vectors = np.load(self.vectors_path, mmap_mode="r" if mmap else None)
         except (OSError, ValueError, EOFError) as error:
-            raise QcptError(f"{self.vectors_path}: not a saved embedding matrix ({error}); "
-                            "encode this shard again") from None
+            raise QcptError(
+                f"{self.vectors_path}: not a saved embedding matrix ({error}); "
+                "encode this shard again"
+            ) from None
         if vectors.ndim != 2 or len(vectors) != len(self.ids):
             ids_path = self.vectors_path.with_suffix(".ids")
-            raise QcptError(f"{ids_path}: {len(self.ids)} ids but {self.vectors_path.name} "
-                            f"holds {vectors.shape[0] if vectors.ndim else 0} vectors; encode "
-                            "this shard again")
+            raise QcptError(
+                f"{ids_path}: {len(self.ids)} ids but {self.vectors_path.name} "
+                f"holds {vectors.shape[0] if vectors.ndim else 0} vectors; encode "
+                "this shard again"
+            )
         return vectors
 
     def index_path(self, factory: str) -> Path:

@@ -59,8 +59,9 @@ BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Texts per fo
 PrecisionOpt = Annotated[
     str,
     typer.Option(
-        "--precision", help="fp32, bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs, "
-        "emulated and much slower elsewhere) or auto (bf16 where native)."
+        "--precision",
+        help="fp32, bf16 autocast (faster on CPUs with AVX512-BF16/AMX and GPUs, "
+        "emulated and much slower elsewhere) or auto (bf16 where native).",
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:1, ...")]
@@ -107,8 +108,9 @@ def _quiet_libraries(quiet: bool) -> bool:
     return quiet
 
 
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.",
-                                        callback=_quiet_libraries)]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars.", callback=_quiet_libraries)
+]
 
 
 def check_output_file(path: Path | None, option: str = "--output") -> None:
@@ -121,13 +123,22 @@ def check_output_file(path: Path | None, option: str = "--output") -> None:
 
 
 # training commands (finetune, pretrain): unset options keep the YAML recipe's values
-TrainConfigOpt = Annotated[Path | None, typer.Option(
-    "--config", "-c", help="YAML recipe (configs/); the options below override it.")]
-OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", help="Start again: remove what an earlier run left in the output (another "
-    "recipe's run included).")]
-ResumeOpt = Annotated[bool, typer.Option(
-    "--resume", help="Continue an interrupted run from its last Trainer checkpoint.")]
+TrainConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML recipe (configs/); the options below override it."),
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Start again: remove what an earlier run left in the output (another "
+        "recipe's run included).",
+    ),
+]
+ResumeOpt = Annotated[
+    bool,
+    typer.Option("--resume", help="Continue an interrupted run from its last Trainer checkpoint."),
+]
 
 
 def parse_part(spec: str | None, option: str = "--shard") -> tuple[int, int]:
@@ -164,8 +175,7 @@ def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise QcptError(f"{option} {item!r}: expected KEY=VALUE, e.g. "
-                            "pretraining.max_steps=20")
+            raise QcptError(f"{option} {item!r}: expected KEY=VALUE, e.g. pretraining.max_steps=20")
         try:
             parsed[key.strip()] = yaml.safe_load(text)
         except yaml.YAMLError:
@@ -173,8 +183,14 @@ def parse_assignments(items: list[str], option: str = "--set") -> dict[str, Any]
     return parsed
 
 
-def recipe_option(recipe: type[BaseModel], key: str, *flags: str, prefix: str = "",
-                  show_recipe_default: bool = True, **option: Any) -> Any:
+def recipe_option(
+    recipe: type[BaseModel],
+    key: str,
+    *flags: str,
+    prefix: str = "",
+    show_recipe_default: bool = True,
+    **option: Any,
+) -> Any:
     """A typer option type for the recipe field at ``key`` (dotted, inside ``recipe``).
 
     The recipe's pydantic field is the one declaration: the option's type and help text come
@@ -189,8 +205,11 @@ def recipe_option(recipe: type[BaseModel], key: str, *flags: str, prefix: str = 
     if show_recipe_default and isinstance(default, bool | int | float | str) and default != "":
         help_text += f" [recipe default: {default}]"
     kind = _option_type(field.annotation)
-    return Annotated[kind | None, typer.Option(*flags, help=help_text, show_default=False,
-                                               **option), RecipeKey(prefix + key)]
+    return Annotated[
+        kind | None,
+        typer.Option(*flags, help=help_text, show_default=False, **option),
+        RecipeKey(prefix + key),
+    ]
 
 
 def recipe_field(recipe: type[BaseModel], key: str):
@@ -231,17 +250,23 @@ def _sentence(text: str) -> str:
 def _training_option(key: str, *flags: str, **option: Any) -> Any:
     from qcpt.utils.training import TrainerSettings
 
-    return recipe_option(TrainerSettings, key, *flags, prefix="training.",
-                         show_recipe_default=False, **option)
+    return recipe_option(
+        TrainerSettings, key, *flags, prefix="training.", show_recipe_default=False, **option
+    )
 
 
 # the optimisation options every training command shares (pretrain, finetune)
 MaxStepsOpt = _training_option("max_steps", "--max-steps")
 EpochsOpt = _training_option("epochs", "--epochs", help="Training epochs.")
-LearningRateOpt = _training_option("learning_rate", "--learning-rate", "--lr",
-                                   help="Peak learning rate (linear warm-up and decay).")
-TrainPrecisionOpt = _training_option("precision", "--precision",
-                                     help="Training precision: fp32, bf16 or fp16 (autocast).")
+LearningRateOpt = _training_option(
+    "learning_rate",
+    "--learning-rate",
+    "--lr",
+    help="Peak learning rate (linear warm-up and decay).",
+)
+TrainPrecisionOpt = _training_option(
+    "precision", "--precision", help="Training precision: fp32, bf16 or fp16 (autocast)."
+)
 TrainSeedOpt = _training_option("seed", "--seed", help="Seed of the whole run.")
 DeepSpeedOpt = _training_option("deepspeed", "--deepspeed")
 
@@ -261,13 +286,22 @@ def with_options(options: dict[str, tuple[Any, Any]], into: str):
 
         resolved = typing.get_type_hints(command, include_extras=True)
         signature = inspect.signature(command)
-        kept = [p.replace(annotation=resolved.get(p.name, p.annotation))
-                for p in signature.parameters.values() if p.name != into]
-        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                   annotation=hint) for name, (hint, default) in options.items()]
+        kept = [
+            p.replace(annotation=resolved.get(p.name, p.annotation))
+            for p in signature.parameters.values()
+            if p.name != into
+        ]
+        added = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint
+            )
+            for name, (hint, default) in options.items()
+        ]
         wrapper.__signature__ = signature.replace(parameters=kept + added)
-        wrapper.__annotations__ = {**{p.name: p.annotation for p in kept},
-                                   **{name: hint for name, (hint, _) in options.items()}}
+        wrapper.__annotations__ = {
+            **{p.name: p.annotation for p in kept},
+            **{name: hint for name, (hint, _) in options.items()},
+        }
         return wrapper
 
     return decorate
@@ -277,10 +311,15 @@ def with_options(options: dict[str, tuple[Any, Any]], into: str):
 # with_training_options passes them as ``run``; recipe_overrides(command, {**locals(), **run})
 # then covers the recipe options of both
 TRAINING_OPTIONS = {
-    "config": (TrainConfigOpt, None), "max_steps": (MaxStepsOpt, None),
-    "epochs": (EpochsOpt, None), "learning_rate": (LearningRateOpt, None),
-    "precision": (TrainPrecisionOpt, None), "seed": (TrainSeedOpt, None),
+    "config": (TrainConfigOpt, None),
+    "max_steps": (MaxStepsOpt, None),
+    "epochs": (EpochsOpt, None),
+    "learning_rate": (LearningRateOpt, None),
+    "precision": (TrainPrecisionOpt, None),
+    "seed": (TrainSeedOpt, None),
     "deepspeed": (DeepSpeedOpt, None),
-    "resume": (ResumeOpt, False), "overwrite": (OverwriteOpt, False), "quiet": (QuietOpt, False),
+    "resume": (ResumeOpt, False),
+    "overwrite": (OverwriteOpt, False),
+    "quiet": (QuietOpt, False),
 }
 with_training_options = with_options(TRAINING_OPTIONS, "run")

@@ -19,8 +19,12 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def load_config(cls: type[ConfigT], path: str | Path | None,
-                overrides: dict[str, Any] | None = None, what: str = "config") -> ConfigT:
+def load_config(
+    cls: type[ConfigT],
+    path: str | Path | None,
+    overrides: dict[str, Any] | None = None,
+    what: str = "config",
+) -> ConfigT:
     """Read a YAML recipe (or none) into ``cls`` and apply ``overrides`` given as dotted keys.
 
     ``{"training.max_steps": 10, "model.name": "x"}`` sets nested fields; ``None`` values are
@@ -51,8 +55,9 @@ def load_config(cls: type[ConfigT], path: str | Path | None,
         raise QcptError(f"{where}bad {what}: {validation_problems(error)}") from None
 
 
-def set_dotted(data: dict[str, Any], dotted: str, value: Any,
-               path: str | Path | None = None) -> None:
+def set_dotted(
+    data: dict[str, Any], dotted: str, value: Any, path: str | Path | None = None
+) -> None:
     """Set ``data["a"]["b"] = value`` for ``"a.b"``; a number indexes a list
     (``"systems.2.seeds"``)."""
     keys = dotted.split(".")
@@ -60,8 +65,7 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any,
     for depth, key in enumerate(keys):
         if isinstance(node, list) and (not key.isdigit() or int(key) >= len(node)):
             where = f"{path}: " if path is not None else ""
-            raise QcptError(f"{where}{dotted}: {key!r} is not an index of a list of "
-                            f"{len(node)}")
+            raise QcptError(f"{where}{dotted}: {key!r} is not an index of a list of {len(node)}")
         index: Any = int(key) if isinstance(node, list) else key
         if depth == len(keys) - 1:
             node[index] = value
@@ -115,8 +119,9 @@ class Recipe(Section):
     kind: ClassVar[str] = "config"  # named in error messages
 
     @classmethod
-    def from_yaml(cls: type[RecipeT], path: str | Path | None,
-                  overrides: dict[str, Any] | None = None) -> RecipeT:
+    def from_yaml(
+        cls: type[RecipeT], path: str | Path | None, overrides: dict[str, Any] | None = None
+    ) -> RecipeT:
         """Load a YAML recipe (or none) and apply dotted ``overrides`` (see ``load_config``)."""
         return load_config(cls, path, overrides, cls.kind)
 

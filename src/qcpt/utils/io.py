@@ -56,8 +56,9 @@ def read_json_record(path: str | Path, remedy: str) -> Any | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise QcptError(f"{path}: malformed JSON on line {error.lineno}: {error.msg}; "
-                        f"{remedy}") from None
+        raise QcptError(
+            f"{path}: malformed JSON on line {error.lineno}: {error.msg}; {remedy}"
+        ) from None
 
 
 def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:

@@ -38,8 +38,7 @@ _VERSIONED = ("qcpt", "torch", "transformers", "sentence-transformers")
 
 def input_fingerprints(inputs: Mapping[str, str | Path | None]) -> dict[str, Any]:
     """:func:`~qcpt.utils.io.source_fingerprint` of each named input that is set."""
-    return {name: source_fingerprint(value) for name, value in inputs.items()
-            if value is not None}
+    return {name: source_fingerprint(value) for name, value in inputs.items() if value is not None}
 
 
 def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -57,8 +56,11 @@ def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def differences(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
     """``key: stored -> wanted`` for every dotted key whose value differs."""
     old, new = flatten(stored), flatten(wanted)
-    return [f"{key}: {old.get(key, '(unset)')!r} -> {new.get(key, '(unset)')!r}"
-            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return [
+        f"{key}: {old.get(key, '(unset)')!r} -> {new.get(key, '(unset)')!r}"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
 
 
 @dataclass
@@ -87,18 +89,31 @@ class StageRun:
     def finish(self, outputs: Mapping[str, Any], **figures: Any) -> dict[str, Any]:
         """Mark the run complete with its outputs, wall time and peak memory; returns the
         manifest as written."""
-        self.manifest.update({
-            "status": "complete", "finished": now(), "outputs": dict(outputs),
-            "wall_seconds": round(time.perf_counter() - self._started, 1),
-            "peak_rss_mib": peak_rss_mib(),
-            **figures})
+        self.manifest.update(
+            {
+                "status": "complete",
+                "finished": now(),
+                "outputs": dict(outputs),
+                "wall_seconds": round(time.perf_counter() - self._started, 1),
+                "peak_rss_mib": peak_rss_mib(),
+                **figures,
+            }
+        )
         write_json(self.folder / MANIFEST_FILE, self.manifest)
         return self.manifest
 
 
-def open_stage(folder: str | Path, stage: str, recipe, *,
-               inputs: Mapping[str, str | Path | None], finished: bool, progress: bool,
-               overwrite: bool = False, may_change: tuple[str, ...] = ()) -> StageRun:
+def open_stage(
+    folder: str | Path,
+    stage: str,
+    recipe,
+    *,
+    inputs: Mapping[str, str | Path | None],
+    finished: bool,
+    progress: bool,
+    overwrite: bool = False,
+    may_change: tuple[str, ...] = (),
+) -> StageRun:
     """Apply the rerun rule (module docstring) to ``folder`` for ``recipe`` (a
     :class:`~qcpt.utils.config.Recipe`) of ``stage``.
 
@@ -114,36 +129,56 @@ def open_stage(folder: str | Path, stage: str, recipe, *,
     fingerprints = input_fingerprints(inputs)
     stored = _read_manifest(folder)
     if stored is None and (folder / CONFIG_FILE).is_file():  # a folder of an older qcpt
-        stored = {"stage": stage, "status": "unknown",
-                  "settings": type(recipe).from_yaml(folder / CONFIG_FILE).model_dump(mode="json"),
-                  "inputs": fingerprints}
+        stored = {
+            "stage": stage,
+            "status": "unknown",
+            "settings": type(recipe).from_yaml(folder / CONFIG_FILE).model_dump(mode="json"),
+            "inputs": fingerprints,
+        }
     interrupted = clear = False
     if stored is not None:
-        changed = [line for line in differences(stored.get("settings", {}), settings)
-                   if line.split(":", 1)[0] not in may_change]
-        changed += [f"input {name} differs" for name in sorted(set(stored.get("inputs", {}))
-                                                                | set(fingerprints))
-                    if stored.get("inputs", {}).get(name) != fingerprints.get(name)]
+        changed = [
+            line
+            for line in differences(stored.get("settings", {}), settings)
+            if line.split(":", 1)[0] not in may_change
+        ]
+        changed += [
+            f"input {name} differs"
+            for name in sorted(set(stored.get("inputs", {})) | set(fingerprints))
+            if stored.get("inputs", {}).get(name) != fingerprints.get(name)
+        ]
         if stored.get("stage") not in (None, stage):
             changed.insert(0, f"stage: {stored.get('stage')!r} -> {stage!r}")
         if overwrite:
-            logger.info("%s: --overwrite, replacing the earlier run%s", folder,
-                        f" ({'; '.join(changed)})" if changed else "")
+            logger.info(
+                "%s: --overwrite, replacing the earlier run%s",
+                folder,
+                f" ({'; '.join(changed)})" if changed else "",
+            )
             clear = True
         elif changed and progress:
-            raise QcptError(f"{folder} holds a {stage} run of another recipe: "
-                            f"{'; '.join(changed)}; use the same recipe, another output folder, "
-                            "or --overwrite")
+            raise QcptError(
+                f"{folder} holds a {stage} run of another recipe: "
+                f"{'; '.join(changed)}; use the same recipe, another output folder, "
+                "or --overwrite"
+            )
         elif changed:
             logger.info("%s: replacing an earlier %s start that left no progress", folder, stage)
         elif finished and stored.get("status") == "complete":
-            logger.info("%s: this %s run is finished (same recipe and inputs): skipped",
-                        folder, stage)
+            logger.info(
+                "%s: this %s run is finished (same recipe and inputs): skipped", folder, stage
+            )
             return StageRun(folder, "skip", stored)
         else:
             interrupted = True
-    manifest = {"stage": stage, "status": "running", "started": now(),
-                "settings": settings, "inputs": fingerprints, "versions": _versions()}
+    manifest = {
+        "stage": stage,
+        "status": "running",
+        "started": now(),
+        "settings": settings,
+        "inputs": fingerprints,
+        "versions": _versions(),
+    }
     return StageRun(folder, "run", manifest, interrupted, recipe.to_yaml(), clear)
 
 

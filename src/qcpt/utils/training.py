@@ -33,29 +33,40 @@ class TrainerSettings(Section):
 
     learning_rate: float = Field(2e-5, gt=0)
     epochs: float = Field(3.0, gt=0)
-    max_steps: int = Field(-1, description="> 0: stop after this many steps (overrides "
-                           "epochs); -1: train for the epochs")
+    max_steps: int = Field(
+        -1,
+        description="> 0: stop after this many steps (overrides epochs); -1: train for the epochs",
+    )
     batch_size: int = Field(8, gt=0, description="examples per device and step")
-    gradient_accumulation_steps: int = Field(1, gt=0, description="each micro-batch keeps its "
-                                             "own in-batch negatives")
+    gradient_accumulation_steps: int = Field(
+        1, gt=0, description="each micro-batch keeps its own in-batch negatives"
+    )
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, gt=0)
     precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
-        "fp32", description="auto: bf16 autocast where the hardware has native bf16, else fp32")
+        "fp32", description="auto: bf16 autocast where the hardware has native bf16, else fp32"
+    )
     gradient_checkpointing: bool = False
     logging_steps: int = Field(10, gt=0)
     save_steps: int = Field(500, gt=0, description="checkpoint every this many steps (resume)")
     save_total_limit: int = Field(2, gt=0)
-    eval_steps: int | None = Field(None, gt=0, description="dev loss every this many steps "
-                                   "(needs dev data); default save_steps")
+    eval_steps: int | None = Field(
+        None,
+        gt=0,
+        description="dev loss every this many steps (needs dev data); default save_steps",
+    )
     dataloader_num_workers: int = Field(0, ge=0)
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON config file passed to the "
-                                  "Trainer (configs/launch/deepspeed-zero2.json: ZeRO-2, its "
-                                  "'auto' values filled from these settings); needs deepspeed")
+    deepspeed: str | None = Field(
+        None,
+        description="DeepSpeed JSON config file passed to the "
+        "Trainer (configs/launch/deepspeed-zero2.json: ZeRO-2, its "
+        "'auto' values filled from these settings); needs deepspeed",
+    )
     seed: int = 42
-    keep_checkpoints: bool = Field(False, description="keep Trainer checkpoints of a finished "
-                                   "run (they hold optimizer states)")
+    keep_checkpoints: bool = Field(
+        False, description="keep Trainer checkpoints of a finished run (they hold optimizer states)"
+    )
 
     @field_validator("max_steps")
     @classmethod
@@ -72,8 +83,10 @@ class TrainerSettings(Section):
         if value is not None:
             read_deepspeed_config(value)
             if not deepspeed_installed():
-                raise ValueError("needs the deepspeed package, which is not installed: "
-                                 "pip install deepspeed (on a machine with CUDA)")
+                raise ValueError(
+                    "needs the deepspeed package, which is not installed: "
+                    "pip install deepspeed (on a machine with CUDA)"
+                )
         return value
 
 
@@ -89,8 +102,9 @@ def read_deepspeed_config(path: str | Path) -> dict:
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read the DeepSpeed config {path}: {error}") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
-                         ) from None
+        raise ValueError(
+            f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+        ) from None
     if not isinstance(config, dict):
         raise ValueError(f"{path}: a DeepSpeed config is a JSON object")
     return config
@@ -106,8 +120,11 @@ def deepspeed_installed() -> bool:
 def no_accelerator() -> bool:
     """True on a machine without CUDA, MPS or XPU: processes then train on CPUs (gloo)."""
     xpu = getattr(torch, "xpu", None)
-    return not (torch.cuda.is_available() or torch.backends.mps.is_available()
-                or (xpu is not None and xpu.is_available()))
+    return not (
+        torch.cuda.is_available()
+        or torch.backends.mps.is_available()
+        or (xpu is not None and xpu.is_available())
+    )
 
 
 def distributed_state():
@@ -121,8 +138,13 @@ def distributed_state():
     return PartialState(cpu=no_accelerator(), timeout=DISTRIBUTED_TIMEOUT)
 
 
-def training_arguments(training: TrainerSettings, output_dir: str | Path, *,
-                       with_dev: bool = False, show_progress: bool = True):
+def training_arguments(
+    training: TrainerSettings,
+    output_dir: str | Path,
+    *,
+    with_dev: bool = False,
+    show_progress: bool = True,
+):
     """``TrainingArguments`` for a qcpt Trainer subclass from the shared settings."""
     from transformers import TrainingArguments
 
@@ -160,8 +182,12 @@ def training_arguments(training: TrainerSettings, output_dir: str | Path, *,
     )
 
 
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
-                 "pytorch_model.bin.index.json")
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 
 
 def complete_checkpoint(folder: Path) -> bool:
@@ -185,9 +211,14 @@ def last_complete_checkpoint(checkpoints: Path) -> str | None:
     are skipped with a warning), or None."""
     import re
 
-    found = sorted(((int(m[1]), path) for path in checkpoints.iterdir()
-                    if path.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", path.name))),
-                   reverse=True)
+    found = sorted(
+        (
+            (int(m[1]), path)
+            for path in checkpoints.iterdir()
+            if path.is_dir() and (m := re.fullmatch(r"checkpoint-(\d+)", path.name))
+        ),
+        reverse=True,
+    )
     for _, path in found:
         if complete_checkpoint(path):
             return str(path)
@@ -205,8 +236,11 @@ def checkpoint_to_resume(checkpoints: Path, resume: bool, state) -> str | None:
         return None
     if not resume:
         if state.is_main_process:
-            logger.info("starting afresh: removing the checkpoints of an earlier run in %s "
-                        "(pass --resume to continue from them)", checkpoints)
+            logger.info(
+                "starting afresh: removing the checkpoints of an earlier run in %s "
+                "(pass --resume to continue from them)",
+                checkpoints,
+            )
             shutil.rmtree(checkpoints)
         state.wait_for_everyone()
         return None
@@ -277,6 +311,8 @@ def stop_if_not_finite(terms: dict[str, float], trainer) -> None:
     last = last_complete_checkpoint(checkpoints) if checkpoints.is_dir() else None
     kept = f"the last good checkpoint is {last}" if last else "no checkpoint was saved yet"
     terms_text = ", ".join(f"{name} = {value}" for name, value in bad.items())
-    raise QcptError(f"training stopped at step {step}: loss term {terms_text} is not finite; "
-                    f"{kept} (resume it with --resume, e.g. with a lower learning rate or "
-                    "precision fp32)")
+    raise QcptError(
+        f"training stopped at step {step}: loss term {terms_text} is not finite; "
+        f"{kept} (resume it with --resume, e.g. with a lower learning rate or "
+        "precision fp32)"
+    )

@@ -9,8 +9,12 @@ import torch.nn.functional as F
 from qcpt.utils.training import all_gather_with_grad, is_distributed
 
 
-def pair_infonce(passage_vectors: torch.Tensor, context_vectors: torch.Tensor,
-                 temperature: float = 1.0, cross_process: bool = True) -> torch.Tensor:
+def pair_infonce(
+    passage_vectors: torch.Tensor,
+    context_vectors: torch.Tensor,
+    temperature: float = 1.0,
+    cross_process: bool = True,
+) -> torch.Tensor:
     """Mean cross-entropy of every passage and context against all 2N vectors of the batch.
 
     Inputs: ``passage_vectors`` and ``context_vectors`` (n, dim), row i of each a pair. Every

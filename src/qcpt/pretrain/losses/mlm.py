@@ -9,8 +9,9 @@ from torch import nn
 IGNORE_INDEX = -100
 
 
-def masked_lm_loss(hidden: torch.Tensor, labels: torch.Tensor, head: nn.Module
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def masked_lm_loss(
+    hidden: torch.Tensor, labels: torch.Tensor, head: nn.Module
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy of the MLM ``head`` at the masked positions, and their count.
 
     Inputs: token states ``hidden`` (batch, length, dim), ``labels`` (batch, length) holding the

@@ -7,9 +7,9 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def next_token_loss(hidden: torch.Tensor, input_ids: torch.Tensor,
-                    attention_mask: torch.Tensor, head: nn.Module
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def next_token_loss(
+    hidden: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor, head: nn.Module
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Summed cross-entropy of predicting token t + 1 from the decoder state at t, and the count.
 
     Inputs: decoder states ``hidden`` (batch, length, dim) over ``[encoder vector, context
