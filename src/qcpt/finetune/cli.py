@@ -16,7 +16,7 @@ from qcpt.utils.cli import (
     ModelOpt,
     QuietOpt,
     recipe_option,
-    recipe_overrides,
+    run_training_recipe,
     with_training_options,
 )
 
@@ -158,18 +158,11 @@ def finetune_command(
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""
     from qcpt.evaluation import metrics_table
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
-    from qcpt.utils.training import distributed_state
 
-    overrides = recipe_overrides(finetune_command, {**locals(), **run})
-    recipe = FinetuneConfig.from_yaml(run["config"], overrides)
-    summary = run_finetune(
-        recipe,
-        output,
-        resume=run["resume"],
-        overwrite=run["overwrite"],
-        show_progress=not run["quiet"],
+    summary = run_training_recipe(
+        finetune_command, FinetuneConfig, run_finetune, output, {**locals()}
     )
-    if not distributed_state().is_main_process:
+    if summary is None:
         return
     if summary["results"]:
         Console().print(

@@ -12,7 +12,7 @@ from rich.table import Table
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.utils.cli import (
     recipe_option,
-    recipe_overrides,
+    run_training_recipe,
     with_training_options,
 )
 
@@ -63,18 +63,9 @@ def pretrain_command(
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""
     from qcpt.pretrain.training import pretrain
-    from qcpt.utils.training import distributed_state
 
-    overrides = recipe_overrides(pretrain_command, {**locals(), **run})
-    recipe = PretrainConfig.from_yaml(run["config"], overrides)
-    summary = pretrain(
-        recipe,
-        output,
-        resume=run["resume"],
-        overwrite=run["overwrite"],
-        show_progress=not run["quiet"],
-    )
-    if not distributed_state().is_main_process:
+    summary = run_training_recipe(pretrain_command, PretrainConfig, pretrain, output, {**locals()})
+    if summary is None:
         return
     table = Table(title=f"pretrain: {summary['objective']}, context {summary['context']}")
     table.add_column("steps", justify="right")

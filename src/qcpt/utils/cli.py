@@ -323,3 +323,22 @@ TRAINING_OPTIONS = {
     "quiet": (QuietOpt, False),
 }
 with_training_options = with_options(TRAINING_OPTIONS, "run")
+
+
+def run_training_recipe(command, recipe_class, train, output: Path, values: dict[str, Any]):
+    """The body every training command shares: its recipe from ``--config`` and its options
+    (``values``: the command's ``locals()``, with the ``run`` group), then ``train(recipe,
+    output, resume=, overwrite=, show_progress=)``. Returns the run summary on the main process
+    and None on the others (which print nothing)."""
+    from qcpt.utils.training import distributed_state
+
+    run = values["run"]
+    recipe = recipe_class.from_yaml(run["config"], recipe_overrides(command, {**values, **run}))
+    summary = train(
+        recipe,
+        output,
+        resume=run["resume"],
+        overwrite=run["overwrite"],
+        show_progress=not run["quiet"],
+    )
+    return summary if distributed_state().is_main_process else None
