@@ -109,13 +109,20 @@ def test_siblings_are_grouped_by_document_wherever_its_passages_are():
     assert {sampler.draw(2, e)[0] for e in range(30)} == {"a0", "a2"}
 
 
+@pytest.mark.parametrize("order", ["as-is", "reversed"])
 @pytest.mark.parametrize("missing", ["drop", "span"])
 @pytest.mark.parametrize("context", ["query", "span-random", "query:0.5,span-overlap:0.5"])
-def test_memory_mapped_dataset_draws_what_in_memory_lists_draw(pairs_files, context, missing):
+def test_memory_mapped_dataset_draws_what_in_memory_lists_draw(
+    pairs_files, tmp_path, context, missing, order
+):
     from qcpt.data.generated_queries import read_queries
     from qcpt.data.passages import load_passages
 
     passages_path, queries_path = pairs_files
+    if order == "reversed":  # the passages without queries first: dropping shifts every row
+        lines = passages_path.read_text().splitlines(keepends=True)
+        passages_path = tmp_path / "reversed.jsonl"
+        passages_path.write_text("".join(reversed(lines)))
     dataset = load_pairs_dataset(
         passages_path, queries_path, context, seed=3, missing_queries=missing
     )
