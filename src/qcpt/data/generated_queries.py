@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from qcpt.data.lines import iter_lines, json_type_name, parse_json_object
-from qcpt.data.store import PackedStringLists, string_key
+from qcpt.data.store import PackedStringLists, check_unique_keys, string_key
 from qcpt.errors import DataFormatError
 
 FORMAT = "qcpt-generated-queries/1"
@@ -91,19 +91,15 @@ class QueryTable:
 
 def load_query_table(path: str | Path) -> QueryTable:
     """:func:`read_usable_queries` as a :class:`QueryTable` (records whose queries are all blank
-    keep an empty list): one pass, memory that stays flat as the file grows (24 bytes a record
-    and 8 a query besides the mapped texts). Duplicate ids are a ``DataFormatError`` with lines."""
+    keep an empty list): one pass; besides the memory-mapped texts it keeps 16 bytes a record
+    and 8 a query in memory. Duplicate ids are a ``DataFormatError`` with lines."""
     keys = array("q")
     queries = PackedStringLists()
     for _number, passage_id, options in iter_query_records(path):
         keys.append(string_key(passage_id))
         queries.append([query for query in options if query.strip()])
     id_keys = np.frombuffer(keys, dtype=np.int64)
-    if len(np.unique(id_keys)) < len(id_keys):
-        read_queries(path)  # names the duplicate and its lines (an error path only)
-        raise DataFormatError(
-            Path(path), None, "two distinct passage ids share a 64-bit key; rename one of them"
-        )
+    check_unique_keys(id_keys, path, lambda: read_queries(path))
     return QueryTable(id_keys, queries.freeze())
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from qcpt.data.beir import Document, iter_corpus
 from qcpt.data.lines import file_format, id_field, iter_lines, parse_json_object, text_field
-from qcpt.data.store import PackedStrings, string_key
+from qcpt.data.store import PackedStrings, check_unique_keys, string_key
 from qcpt.data.text import document_text
 from qcpt.errors import DataFormatError
 from qcpt.utils.io import write_jsonl
@@ -140,8 +140,8 @@ class _TitledTexts(Sequence[str]):
 
 
 def load_passage_table(source: str | Path, data_dir: str | Path | None = None) -> PassageTable:
-    """:func:`load_passages` as a :class:`PassageTable`: one pass over the file, memory that
-    stays flat as the corpus grows (about 32 bytes a passage besides the mapped texts).
+    """:func:`load_passages` as a :class:`PassageTable`: one pass over the file; besides
+    the memory-mapped texts it keeps about 32 bytes a passage in memory.
 
     Raises ``DataFormatError`` naming file and line for malformed records and duplicate ids.
     """
@@ -153,13 +153,9 @@ def load_passage_table(source: str | Path, data_dir: str | Path | None = None) -
         texts.append(passage.text)
         titles.append(passage.title)
     id_keys = np.frombuffer(ids, dtype=np.int64)
-    if len(np.unique(id_keys)) < len(id_keys):
-        # the duplicate, named with its lines by the reader's own check (an error path only)
-        for _ in _iter_source(source, data_dir, check_unique=True):
-            pass
-        raise DataFormatError(
-            Path(source), None, "two distinct passage ids share a 64-bit key; rename one of them"
-        )
+    check_unique_keys(
+        id_keys, source, lambda: all(_iter_source(source, data_dir, check_unique=True))
+    )
     return PassageTable(
         id_keys, np.frombuffer(doc_ids, dtype=np.int64), texts.freeze(), titles.freeze()
     )

@@ -17,9 +17,12 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
+
+from qcpt.errors import DataFormatError
 
 
 def string_key(value: str) -> int:
@@ -32,6 +35,19 @@ def string_key(value: str) -> int:
 def string_keys(values: Iterable[str]) -> np.ndarray:
     """:func:`string_key` of each value, as an int64 array."""
     return np.fromiter((string_key(value) for value in values), dtype=np.int64)
+
+
+def check_unique_keys(
+    keys: np.ndarray, path: str | Path, name_duplicate: Callable[[], object]
+) -> None:
+    """Raise ``DataFormatError`` when two of ``keys`` are equal. ``name_duplicate`` re-reads the
+    source with the reader's own duplicate check, which raises naming the id and its two lines
+    (an error path only); if it finds none, two distinct ids share a key."""
+    if len(np.unique(keys)) < len(keys):
+        name_duplicate()
+        raise DataFormatError(
+            Path(path), None, "two distinct passage ids share a 64-bit key; rename one of them"
+        )
 
 
 class PackedStrings(Sequence[str]):

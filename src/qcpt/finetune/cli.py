@@ -159,9 +159,7 @@ def finetune_command(
     from qcpt.evaluation import metrics_table
     from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
 
-    summary = run_training_recipe(
-        finetune_command, FinetuneConfig, run_finetune, output, {**locals()}
-    )
+    summary = run_training_recipe(finetune_command, FinetuneConfig, run_finetune, output, locals())
     if summary is None:
         return
     if summary["results"]:

@@ -64,7 +64,7 @@ def pretrain_command(
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""
     from qcpt.pretrain.training import pretrain
 
-    summary = run_training_recipe(pretrain_command, PretrainConfig, pretrain, output, {**locals()})
+    summary = run_training_recipe(pretrain_command, PretrainConfig, pretrain, output, locals())
     if summary is None:
         return
     table = Table(title=f"pretrain: {summary['objective']}, context {summary['context']}")

@@ -64,8 +64,9 @@ def load_pairs_dataset(
     (``missing_queries="drop"``, as the authors do) or keeps a span context (``"span"``, the
     documented fallback). Logs how many passages have no query, how many were dropped and how
     many fall back to another context kind; the counts are in the dataset's ``stats``.
-    Passages and queries are read into memory-mapped columns (``qcpt.data.store``), so memory
-    stays flat as the corpus grows (about 100 bytes a passage).
+    Passages and queries are read into memory-mapped columns (``qcpt.data.store``), and the
+    loader keeps about 210 bytes a passage in memory at 1M documents
+    (``benchmarks/memory_at_scale.py``).
     Raises ``QcptError`` when the spec needs queries and no file is given, when none of the
     file's ids are passages (the wrong file), or when dropping leaves no passage.
     """
