@@ -204,10 +204,11 @@ def pretrain_records(model_path: Path, model, batch_size: int, count: int, seed:
 
 def finetune_record(model_path: Path, model, count: int, seed: int) -> dict:
     from qcpt.data import resolve_dataset
+    from qcpt.data.training_groups import write_groups
     from qcpt.finetune.collator import GroupCollator
     from qcpt.finetune.config import FinetuneConfig
     from qcpt.finetune.dataset import GroupsDataset
-    from qcpt.finetune.groups import bm25_groups, write_groups
+    from qcpt.finetune.groups import bm25_groups
 
     config = FinetuneConfig.from_yaml(REPO / "configs" / "finetune-scifact-cpu.yaml")
     dataset = resolve_dataset(config.dataset, data_dir())

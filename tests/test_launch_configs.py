@@ -204,7 +204,7 @@ class _Captured(Exception):
     ("command", "stage", "name"),
     [
         ("pretrain", "qcpt.pretrain.training.pretrain", "pretrain-cotmae-qc-msmarco-gpu.yaml"),
-        ("finetune", "qcpt.finetune.pipeline.run_finetune", "finetune-msmarco-gpu.yaml"),
+        ("finetune", "qcpt.finetune.run.run_finetune", "finetune-msmarco-gpu.yaml"),
     ],
 )
 def test_deepspeed_option_reaches_the_training_arguments(

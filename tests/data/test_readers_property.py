@@ -23,9 +23,9 @@ from qcpt.data import (
     read_usable_queries,
 )
 from qcpt.data.generated_queries import sidecar_path
+from qcpt.data.training_groups import read_groups
 from qcpt.errors import DataFormatError
 from qcpt.evaluation.runs import read_run
-from qcpt.finetune.groups import read_groups
 
 # every example writes the one file of its test anew, so the function-scoped tmp_path is safe
 PROPERTY = settings(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
+from qcpt.data.training_groups import GroupPassage, TrainingGroup, write_groups
 from qcpt.errors import QcptError
 from qcpt.finetune.collator import GroupCollator
 from qcpt.finetune.dataset import GroupsDataset
-from qcpt.finetune.groups import Passage, TrainingGroup, write_groups
 
 
 @pytest.fixture()
@@ -17,16 +17,16 @@ def groups_file(tmp_path):
         TrainingGroup(
             "q0",
             "cells protein",
-            [Passage("d0", "cells protein gene", "cells")],
-            [Passage(f"n{i}", f"negative {i}") for i in range(5)],
+            [GroupPassage("d0", "cells protein gene", "cells")],
+            [GroupPassage(f"n{i}", f"negative {i}") for i in range(5)],
         ),
         TrainingGroup(
             "q1",
             "risk",
-            [Passage("d1", "risk brain"), Passage("d2", "blood")],
-            [Passage("n9", "only negative")],
+            [GroupPassage("d1", "risk brain"), GroupPassage("d2", "blood")],
+            [GroupPassage("n9", "only negative")],
         ),
-        TrainingGroup("q2", "no negatives", [Passage("d3", "mice")]),
+        TrainingGroup("q2", "no negatives", [GroupPassage("d3", "mice")]),
     ]
     path = tmp_path / "groups.jsonl"
     write_groups(groups, path)
@@ -67,7 +67,7 @@ def test_group_size_one_keeps_groups_without_negatives(groups_file):
 
 def test_no_usable_group_is_an_error(tmp_path):
     path = tmp_path / "g.jsonl"
-    write_groups([TrainingGroup("q", "q", [Passage("d", "t")])], path)
+    write_groups([TrainingGroup("q", "q", [GroupPassage("d", "t")])], path)
     with pytest.raises(QcptError, match="no training group"):
         GroupsDataset(path, group_size=2)
 

@@ -1,23 +1,11 @@
-"""Training groups: file round trip, FlagEmbedding input, bad lines, negatives from rankings."""
+"""Training groups from rankings: negatives never positives, seeded sampling, BM25 and mined."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
 from qcpt.data import Document, resolve_dataset
-from qcpt.errors import DataFormatError
+from qcpt.data.training_groups import GroupPassage
 from qcpt.finetune.config import NegativesConfig
-from qcpt.finetune.groups import (
-    Passage,
-    TrainingGroup,
-    bm25_groups,
-    groups_from_run,
-    mine_groups,
-    read_groups,
-    write_groups,
-)
+from qcpt.finetune.groups import bm25_groups, groups_from_run, mine_groups
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 
 CORPUS = {f"d{i}": Document(f"d{i}", f"text {i}", f"title {i}") for i in range(30)}
@@ -26,55 +14,6 @@ QUERIES = {"q1": "first", "q2": "second", "q3": "third"}
 QRELS = {"q1": {"d0": 1, "d1": 2, "d2": 0}, "q2": {"d5": 1}, "q3": {"d29": 1}}
 # every query ranks all of d0..d19 (its positives near the top)
 RUN = {q: {f"d{i}": 100.0 - i for i in range(20)} for q in QUERIES}
-
-
-def test_round_trip(tmp_path):
-    groups = [
-        TrainingGroup(
-            "q1",
-            "a query",
-            [Passage("d1", "pos text", "Title")],
-            [Passage("d2", "neg text"), Passage("d3", "other", "T3")],
-        )
-    ]
-    path = tmp_path / "groups.jsonl"
-    assert write_groups(groups, path) == 1
-    assert list(read_groups(path)) == groups
-    line = json.loads(path.read_text())
-    assert set(line) == {"query_id", "query", "positive_passages", "negative_passages"}
-    assert line["positive_passages"] == [{"docid": "d1", "title": "Title", "text": "pos text"}]
-
-
-def test_flag_embedding_lines_are_read(tmp_path):
-    path = tmp_path / "fe.jsonl"
-    path.write_text(
-        json.dumps({"query": "q", "pos": ["p1"], "neg": ["n1", "n2"], "pos_scores": [1.0]}) + "\n\n"
-    )
-    [group] = read_groups(path)
-    assert group.query == "q" and group.query_id == "1"
-    assert group.positives == [Passage("", "p1")]
-    assert [p.text for p in group.negatives] == ["n1", "n2"]
-
-
-@pytest.mark.parametrize(
-    ("line", "problem"),
-    [
-        ("{not json", "not valid JSON"),
-        ("[1, 2]", "expected a JSON object"),
-        ('{"pos": ["p"]}', "missing or empty 'query'"),
-        ('{"query": "q", "neg": ["n"]}', "no positives"),
-        ('{"query": "q", "pos": []}', "at least one positive"),
-        ('{"query": "q", "positive_passages": [{"docid": "d1"}]}', "has no text"),
-        ('{"query": "q", "pos": ["p"], "neg": "n"}', "'neg' must be a list"),
-        ('{"query": "q", "pos": [3]}', "holds a int"),
-    ],
-)
-def test_bad_lines_name_file_and_line(tmp_path, line, problem):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"query": "ok", "pos": ["p"]}\n' + line + "\n")
-    with pytest.raises(DataFormatError, match=problem) as error:
-        list(read_groups(path))
-    assert error.value.line == 2 and error.value.path == path
 
 
 def test_negatives_never_contain_a_positive():
@@ -89,7 +28,7 @@ def test_negatives_never_contain_a_positive():
     # a judged non-relevant document (grade 0) may be a negative
     assert "d2" in {p.docid for p in by_query["q1"].negatives}
     assert len(by_query["q1"].negatives) == 18  # 20 ranked - 2 positives
-    assert by_query["q3"].positives == [Passage("d29", "text 29", "title 29")]
+    assert by_query["q3"].positives == [GroupPassage("d29", "text 29", "title 29")]
 
 
 def test_sampling_is_seeded_depth_and_skip_top_cut_the_ranking():
@@ -145,11 +84,3 @@ def test_mined_negatives_never_contain_a_positive(tiny_beir, tiny_bert_dir, tmp_
         encoder, dataset, "train", settings, tmp_path / "emb", show_progress=False
     )
     assert again == groups
-
-
-def test_a_non_utf8_byte_names_file_and_line(tmp_path):
-    path = tmp_path / "bad.jsonl"
-    path.write_bytes(b'{"query": "ok", "pos": ["p"]}\n{"query": "caf\xe9", "pos": ["p"]}\n')
-    with pytest.raises(DataFormatError, match="invalid UTF-8 byte 0xe9") as error:
-        list(read_groups(path))
-    assert error.value.line == 2 and error.value.path == path

@@ -1,5 +1,5 @@
 """Data sets and stage files: corpus, query and qrels readers, data set resolution and
-statistics, and the passages and generated-queries files that stages exchange."""
+statistics, and the passages, generated-queries and training-groups files that stages exchange."""
 
 from qcpt.data.beir import Document, iter_corpus, load_corpus, load_qrels, load_queries
 from qcpt.data.datasets import RetrievalDataset, default_min_relevance, resolve_dataset

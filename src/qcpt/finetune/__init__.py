@@ -1,9 +1,10 @@
 """Fine-tuning of dense retrievers with hard negatives (Tevatron recipe, two stages).
 
-Groups (:mod:`~qcpt.finetune.groups`) -> examples (:mod:`~qcpt.finetune.dataset`,
+Groups (built by :mod:`~qcpt.finetune.groups`, read and written by
+:mod:`qcpt.data.training_groups`) -> examples (:mod:`~qcpt.finetune.dataset`,
 :mod:`~qcpt.finetune.collator`) -> bi-encoder (:mod:`~qcpt.finetune.model`) trained with a
 contrastive loss (:mod:`~qcpt.finetune.losses`) by a Hugging Face Trainer
-(:mod:`~qcpt.finetune.trainer`, :mod:`~qcpt.finetune.training`); :mod:`~qcpt.finetune.pipeline`
+(:mod:`~qcpt.finetune.trainer`, :mod:`~qcpt.finetune.training`); :mod:`~qcpt.finetune.run`
 chains BM25-negative and mined-negative stages.
 """
 
@@ -14,15 +15,7 @@ from qcpt.finetune.config import (
     NegativesConfig,
     TrainingConfig,
 )
-from qcpt.finetune.groups import (
-    Passage,
-    TrainingGroup,
-    bm25_groups,
-    groups_from_run,
-    mine_groups,
-    read_groups,
-    write_groups,
-)
+from qcpt.finetune.groups import bm25_groups, groups_from_run, mine_groups
 from qcpt.finetune.losses import contrastive_loss
 
 __all__ = [
@@ -30,13 +23,9 @@ __all__ = [
     "EvaluationConfig",
     "FinetuneConfig",
     "NegativesConfig",
-    "Passage",
     "TrainingConfig",
-    "TrainingGroup",
     "bm25_groups",
     "contrastive_loss",
     "groups_from_run",
     "mine_groups",
-    "read_groups",
-    "write_groups",
 ]

@@ -76,8 +76,9 @@ def build_train_command(
 ) -> None:
     """Training groups (Tevatron jsonl): qrels positives and sampled BM25 hard negatives."""
     from qcpt.data import resolve_dataset
+    from qcpt.data.training_groups import write_groups
     from qcpt.finetune.config import NegativesConfig
-    from qcpt.finetune.groups import bm25_groups, write_groups
+    from qcpt.finetune.groups import bm25_groups
 
     settings = NegativesConfig(depth=depth, negatives=negatives, skip_top=skip_top, seed=seed)
     groups, _ = bm25_groups(resolve_dataset(dataset, data_dir), split, settings, not quiet)
@@ -111,9 +112,10 @@ def mine_command(
 ) -> None:
     """Training groups with hard negatives mined by a dense model (positives never included)."""
     from qcpt.data import resolve_dataset
+    from qcpt.data.training_groups import write_groups
     from qcpt.evaluation import write_run
     from qcpt.finetune.config import NegativesConfig
-    from qcpt.finetune.groups import mine_groups, write_groups
+    from qcpt.finetune.groups import mine_groups
     from qcpt.retrieval import DenseEncoder
     from qcpt.utils.cli import check_output_file
 
@@ -157,7 +159,7 @@ def finetune_command(
 ) -> None:
     """Two-stage fine-tuning: BM25 negatives, then negatives mined with the stage-1 model."""
     from qcpt.evaluation import metrics_table
-    from qcpt.finetune.pipeline import SUMMARY_MARKDOWN, run_finetune
+    from qcpt.finetune.run import SUMMARY_MARKDOWN, run_finetune
 
     summary = run_training_recipe(finetune_command, FinetuneConfig, run_finetune, output, locals())
     if summary is None:

@@ -17,8 +17,8 @@ from torch.utils.data import Dataset
 
 from qcpt.data import Document
 from qcpt.data.text import document_text
+from qcpt.data.training_groups import GroupPassage, TrainingGroup, parse_group_line
 from qcpt.errors import QcptError
-from qcpt.finetune.groups import Passage, TrainingGroup, parse_group_line
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class GroupsDataset(Dataset):
         wanted = self.group_size - 1
         negatives = list(group.negatives)
         if wanted == 0:
-            chosen: list[Passage] = []
+            chosen: list[GroupPassage] = []
         elif len(negatives) < wanted:
             chosen = random.Random(f"{self.seed}:{index}:{self.epoch}").choices(negatives, k=wanted)
         else:
@@ -95,7 +95,7 @@ class GroupsDataset(Dataset):
             chosen = (negatives + negatives)[start : start + wanted]
         return {"query": group.query, "passages": [self._text(p) for p in [positive, *chosen]]}
 
-    def _text(self, passage: Passage) -> str:
+    def _text(self, passage: GroupPassage) -> str:
         return document_text(
             Document(passage.docid, passage.text, passage.title), self.title_separator
         )

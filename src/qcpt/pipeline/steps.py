@@ -118,7 +118,7 @@ def run_pretrain(settings: dict[str, Any], folder: Path, progress: bool) -> dict
 
 def run_finetune_step(settings: dict[str, Any], folder: Path, progress: bool) -> dict[str, Any]:
     from qcpt.finetune.config import FinetuneConfig
-    from qcpt.finetune.pipeline import run_finetune
+    from qcpt.finetune.run import run_finetune
 
     summary = run_finetune(
         FinetuneConfig.model_validate(settings["config"]),
@@ -133,7 +133,8 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
     """Training groups without labels: each sampled generated query, its passage's document as
     the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
     from qcpt.data import iter_passages, read_usable_queries
-    from qcpt.finetune import NegativesConfig, groups_from_run, write_groups
+    from qcpt.data.training_groups import write_groups
+    from qcpt.finetune import NegativesConfig, groups_from_run
     from qcpt.finetune.groups import dense_run, documents_for_groups
     from qcpt.retrieval import DenseEncoder, EncoderSettings
 

@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.data import RetrievalDataset, resolve_dataset
+from qcpt.data.training_groups import read_groups, write_groups
 from qcpt.encoder.checkpoints import read_model_defaults, resolve_model
 from qcpt.errors import DataFormatError, QcptError
 from qcpt.evaluation import metrics_markdown, write_run
 from qcpt.finetune.config import FinetuneConfig
-from qcpt.finetune.groups import bm25_groups, mine_groups, read_groups, write_groups
+from qcpt.finetune.groups import bm25_groups, mine_groups
 from qcpt.finetune.training import train_bi_encoder
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 from qcpt.retrieval.evaluate import METRICS_FILE

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from qcpt.cli import _register, app
 from qcpt.errors import QcptError
 from qcpt.finetune.config import FinetuneConfig
-from qcpt.finetune.pipeline import run_finetune
+from qcpt.finetune.run import run_finetune
 
 _register()
 
