@@ -94,3 +94,17 @@ def test_mistakes_name_the_file_and_field(tmp_path):
         PretrainConfig.from_yaml(path)
     with pytest.raises(QcptError, match="data"):
         PretrainConfig.from_yaml(None)
+
+
+def test_cross_device_negatives_is_read_under_its_old_name_too(tmp_path, caplog):
+    old = tmp_path / "old.yaml"
+    old.write_text("data: {passages: p}\ncontrastive:\n  cross_process_negatives: false\n")
+    assert PretrainConfig.from_yaml(old).contrastive.cross_device_negatives is False
+    assert "now cross_device_negatives" in caplog.text
+    both = tmp_path / "both.yaml"
+    both.write_text(
+        "data: {passages: p}\n"
+        "contrastive:\n  cross_process_negatives: false\n  cross_device_negatives: true\n"
+    )
+    with pytest.raises(QcptError, match="give cross_device_negatives only"):
+        PretrainConfig.from_yaml(both)

@@ -59,13 +59,13 @@ class BiEncoderTrainer(Trainer):
         *args,
         group_size: int,
         temperature: float = 1.0,
-        cross_process_negatives: bool = True,
+        cross_device_negatives: bool = True,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.group_size = group_size
         self.temperature = temperature
-        self.cross_process_negatives = cross_process_negatives
+        self.cross_device_negatives = cross_device_negatives
         self.add_callback(epoch_setter(self.train_dataset))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -75,7 +75,7 @@ class BiEncoderTrainer(Trainer):
             passage_vectors,
             self.group_size,
             self.temperature,
-            self.cross_process_negatives,
+            self.cross_device_negatives,
         )
         if model.training:
             stop_if_not_finite({"contrastive": float(loss.detach())}, self)

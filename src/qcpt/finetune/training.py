@@ -76,7 +76,7 @@ def train_bi_encoder(
         processing_class=tokenizer,
         group_size=training.group_size,
         temperature=training.temperature,
-        cross_process_negatives=training.cross_device_negatives,
+        cross_device_negatives=training.cross_device_negatives,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
     state_dict = None

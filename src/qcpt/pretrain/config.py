@@ -7,6 +7,7 @@ temperature, autoregressive decoder of 1 block with a window of 3, lr 1e-4, max 
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -15,6 +16,8 @@ from qcpt.encoder.spec import EncoderSpec
 from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section, registered
 from qcpt.utils.training import TrainerSettings
+
+logger = logging.getLogger(__name__)
 
 
 class DataConfig(Section):
@@ -65,6 +68,20 @@ class ModelConfig(EncoderSpec):
 class ContrastiveConfig(Section):
     """coCondenser: Condenser head MLM + late MLM + InfoNCE over passages and contexts."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data):
+        # the key's name before fine-tuning and pre-training shared one: still read, with a note
+        if isinstance(data, dict) and "cross_process_negatives" in data:
+            data = dict(data)
+            if "cross_device_negatives" in data:
+                raise ValueError(
+                    "give cross_device_negatives only (cross_process_negatives is its old name)"
+                )
+            logger.warning("contrastive.cross_process_negatives is now cross_device_negatives")
+            data["cross_device_negatives"] = data.pop("cross_process_negatives")
+        return data
+
     mask_rate: float = Field(
         0.15,
         ge=0,
@@ -92,7 +109,9 @@ class ContrastiveConfig(Section):
         "authors' GradCache code as released adds the MLM terms twice "
         "(2 reproduces it as run)",
     )
-    cross_process_negatives: bool = True
+    cross_device_negatives: bool = Field(
+        True, description="score against the contexts of all processes (as fine-tuning does)"
+    )
     chunk_size: int | None = Field(
         None,
         gt=0,

@@ -55,7 +55,7 @@ def _contrastive_model(config, mlm_model, pooling: str, normalize: bool):
         "term_weights": weights,
         "contrastive_weight": settings.contrastive_weight,
         "temperature": settings.temperature,
-        "cross_process_negatives": settings.cross_process_negatives,
+        "cross_device_negatives": settings.cross_device_negatives,
         "chunk_size": settings.chunk_size,
     }
 

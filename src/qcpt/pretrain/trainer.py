@@ -52,7 +52,7 @@ class PretrainTrainer(Trainer):
         term_weights: dict[str, float],
         contrastive_weight: float = 0.0,
         temperature: float = 1.0,
-        cross_process_negatives: bool = True,
+        cross_device_negatives: bool = True,
         chunk_size: int | None = None,
         **kwargs,
     ):
@@ -60,7 +60,7 @@ class PretrainTrainer(Trainer):
         self.term_weights = term_weights
         self.contrastive_weight = contrastive_weight
         self.temperature = temperature
-        self.cross_process_negatives = cross_process_negatives
+        self.cross_device_negatives = cross_device_negatives
         self.chunk_size = chunk_size
         self._term_sums: dict[str, float] = defaultdict(float)
         self._term_batches = 0
@@ -80,7 +80,7 @@ class PretrainTrainer(Trainer):
 
     def _contrastive(self, passage_vectors, context_vectors) -> torch.Tensor:
         return pair_infonce(
-            passage_vectors, context_vectors, self.temperature, self.cross_process_negatives
+            passage_vectors, context_vectors, self.temperature, self.cross_device_negatives
         )
 
     def _total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
