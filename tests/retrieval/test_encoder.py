@@ -177,3 +177,47 @@ def test_packaged_minilm_resolves_offline():
 def test_missing_model_is_a_clear_error(tmp_path):
     with pytest.raises(QcptError, match="cannot load encoder"):
         DenseEncoder(EncoderSettings(model="no-such-org/no-such-model", device="cpu"))
+
+
+def test_prefixes_come_from_sentence_transformers_prompts_unless_set(tiny_bert_dir, tmp_path):
+    model_dir = tmp_path / "e5-style"
+    model_dir.mkdir()
+    for item in tiny_bert_dir.iterdir():
+        (model_dir / item.name).write_bytes(item.read_bytes())
+    (model_dir / "config_sentence_transformers.json").write_text(
+        json.dumps({"prompts": {"query": "query: ", "passage": "passage: "}})
+    )
+    assert read_model_defaults(model_dir) == {
+        "query_prefix": "query: ",
+        "passage_prefix": "passage: ",
+    }
+    prompted = DenseEncoder(EncoderSettings(model=str(model_dir), device="cpu"))
+    assert (prompted.settings.query_prefix, prompted.settings.passage_prefix) == (
+        "query: ",
+        "passage: ",
+    )
+    # an explicit empty prefix wins over the checkpoint's prompt
+    plain = DenseEncoder(
+        EncoderSettings(model=str(model_dir), query_prefix="", passage_prefix="", device="cpu")
+    )
+    assert np.allclose(
+        prompted.encode_queries(["cells"]), plain.encode_queries(["query: cells"]), atol=1e-6
+    )
+    assert np.allclose(
+        prompted.encode_passages([Document("d", "mice", "")]),
+        plain.encode_passages(["passage: mice"]),
+        atol=1e-6,
+    )
+    assert not np.allclose(prompted.encode_queries(["cells"]), plain.encode_queries(["cells"]))
+    # sentence-transformers' order for documents: 'document' before 'passage'
+    (model_dir / "config_sentence_transformers.json").write_text(
+        json.dumps({"prompts": {"passage": "p: ", "document": "d: "}})
+    )
+    assert read_model_defaults(model_dir) == {"passage_prefix": "d: "}
+
+
+def test_malformed_prompts_name_the_file(tiny_bert_dir, tmp_path):
+    path = tmp_path / "config_sentence_transformers.json"
+    path.write_text(json.dumps({"prompts": ["query: "]}))
+    with pytest.raises(QcptError, match="config_sentence_transformers.json: 'prompts' must be"):
+        read_model_defaults(tmp_path)

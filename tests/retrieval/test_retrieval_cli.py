@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from qcpt.evaluation import read_run
@@ -77,3 +78,28 @@ def test_encode_index_search(app, tiny_beir, tiny_bert_dir, tmp_path):
     assert all(len(docs) == 5 for docs in exact_run.values())
     for q in exact_run:  # HNSW on 12 vectors finds the exact top hit
         assert max(exact_run[q], key=exact_run[q].get) == max(approx_run[q], key=approx_run[q].get)
+
+
+def test_prefix_options_reach_the_manifest_and_search(app, tiny_beir, tiny_bert_dir, tmp_path):
+    emb, plain = tmp_path / "emb", tmp_path / "plain"
+    common = ["--model", tiny_bert_dir, "--pooling", "mean", "-q"]
+    invoke(
+        app,
+        "encode",
+        tiny_beir,
+        "-o",
+        emb,
+        *common,
+        "--query-prefix",
+        "query: ",
+        "--passage-prefix",
+        "passage: ",
+    )
+    invoke(app, "encode", tiny_beir, "-o", plain, *common)
+    recorded = json.loads((emb / "manifest.json").read_text())["encoder"]
+    assert (recorded["query_prefix"], recorded["passage_prefix"]) == ("query: ", "passage: ")
+    assert json.loads((plain / "manifest.json").read_text())["encoder"]["passage_prefix"] == ""
+    vectors = [np.load(folder / "shard-00000.npy") for folder in (emb, plain)]
+    assert not np.allclose(*vectors)
+    invoke(app, "search", emb, tiny_beir, "-o", tmp_path / "run.trec", "-k", "3", "-q")
+    assert sorted(read_run(tmp_path / "run.trec")) == ["q10", "q11", "q8", "q9"]

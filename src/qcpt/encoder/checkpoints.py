@@ -46,7 +46,8 @@ def resolve_model(name_or_path: str | Path) -> str:
 
 
 def read_model_defaults(model_dir: str | Path) -> dict[str, Any]:
-    """Settings recorded beside a checkpoint: pooling, normalize, max_seq_length, title_separator.
+    """Settings recorded beside a checkpoint: pooling, normalize, max_seq_length, title_separator,
+    query_prefix and passage_prefix (sentence-transformers prompts).
 
     ``qcpt.json`` wins over sentence-transformers files. Keys absent from both are left out, so
     callers fall back to their own defaults. Hub ids (no local folder) give an empty dict.
@@ -64,6 +65,7 @@ def read_model_defaults(model_dir: str | Path) -> dict[str, Any]:
                 pooling_file = root / module.get("path", "") / "config.json"
                 if pooling_file.is_file():
                     found.update(_pooling_from_st_config(json.loads(pooling_file.read_text())))
+    found.update(_prefixes_from_st_prompts(root / "config_sentence_transformers.json"))
     st_config = root / "sentence_bert_config.json"
     if st_config.is_file():
         max_len = json.loads(st_config.read_text()).get("max_seq_length")
@@ -73,6 +75,32 @@ def read_model_defaults(model_dir: str | Path) -> dict[str, Any]:
     if recipe_file.is_file():
         encoder = json.loads(recipe_file.read_text()).get("encoder", {})
         found.update({k: v for k, v in encoder.items() if v is not None})
+    return found
+
+
+# sentence-transformers' encode_document tries these prompt names in this order
+_DOCUMENT_PROMPTS = ("document", "passage", "corpus")
+
+
+def _prefixes_from_st_prompts(path: Path) -> dict[str, str]:
+    """``query_prefix`` / ``passage_prefix`` from the ``prompts`` of a sentence-transformers
+    ``config_sentence_transformers.json`` (E5-style models: ``"query: "``, ``"passage: "``)."""
+    if not path.is_file():
+        return {}
+    try:
+        prompts = json.loads(path.read_text(encoding="utf-8")).get("prompts") or {}
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+        raise QcptError(f"{path}: not a sentence-transformers config: {error}") from None
+    if not isinstance(prompts, dict):
+        raise QcptError(f"{path}: 'prompts' must be an object of prompt names and texts")
+    found = {}
+    if isinstance(prompts.get("query"), str):
+        found["query_prefix"] = prompts["query"]
+    document = next(
+        (prompts[n] for n in _DOCUMENT_PROMPTS if isinstance(prompts.get(n), str)), None
+    )
+    if document is not None:
+        found["passage_prefix"] = document
     return found
 
 

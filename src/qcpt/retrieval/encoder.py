@@ -50,8 +50,16 @@ class EncoderSettings(EncoderSpec):
         description="between title and text; '{sep}' stands for the tokenizer's separator "
         "token; default: the checkpoint's recipe, else a space (BEIR, Tevatron)",
     )
-    query_prefix: str = ""
-    passage_prefix: str = ""
+    query_prefix: str | None = Field(
+        None,
+        description="put before every query; default: the checkpoint's sentence-transformers "
+        "'query' prompt, else none (E5: 'query: ')",
+    )
+    passage_prefix: str | None = Field(
+        None,
+        description="put before every passage; default: the checkpoint's sentence-transformers "
+        "'document' (or 'passage', 'corpus') prompt, else none",
+    )
     batch_size: int = Field(32, gt=0)
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     device: str = "auto"
@@ -93,6 +101,10 @@ class DenseEncoder:
                 "normalize": normalize,
                 "query_max_length": settings.query_max_length or query_len,
                 "passage_max_length": settings.passage_max_length or passage_len,
+                "query_prefix": _first_set(settings.query_prefix, defaults.get("query_prefix")),
+                "passage_prefix": _first_set(
+                    settings.passage_prefix, defaults.get("passage_prefix")
+                ),
                 "title_separator": separator.replace(
                     "{sep}", f" {self.tokenizer.sep_token} " if self.tokenizer.sep_token else " "
                 ),
@@ -195,3 +207,8 @@ def _pad(token_ids: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarra
         input_ids[row, : len(ids)] = ids
         attention_mask[row, : len(ids)] = 1
     return input_ids, attention_mask
+
+
+def _first_set(*values: str | None) -> str:
+    """The first value that is not None ('' is a chosen empty prefix), else ''."""
+    return next((value for value in values if value is not None), "")

@@ -49,6 +49,22 @@ PassageLenOpt = Annotated[
     int | None,
     typer.Option("--passage-max-length", help="Passage tokens (default 144, the paper's)."),
 ]
+QueryPrefixOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--query-prefix",
+        help="Text put before every query, e.g. 'query: ' (default: the checkpoint's "
+        "sentence-transformers 'query' prompt, else none).",
+    ),
+]
+PassagePrefixOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--passage-prefix",
+        help="Text put before every passage, e.g. 'passage: ' (default: the checkpoint's "
+        "sentence-transformers 'document' prompt, else none).",
+    ),
+]
 ModelLenOpt = Annotated[
     bool,
     typer.Option(
