@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qcpt.encoder import EncoderSpec
-from qcpt.finetune.config import EncoderConfig
-from qcpt.pretrain.config import ModelConfig
+from qcpt.finetune.config import FinetuneEncoderSettings
+from qcpt.pretrain.config import ModelSettings
 from qcpt.retrieval import EncoderSettings
 
 
@@ -24,12 +24,12 @@ from qcpt.retrieval import EncoderSettings
     ],
 )
 def test_unset_settings_fall_back_to_the_checkpoint_then_the_paper(spec, defaults, expected):
-    for section in (EncoderSpec, EncoderConfig, ModelConfig, EncoderSettings):
+    for section in (EncoderSpec, FinetuneEncoderSettings, ModelSettings, EncoderSettings):
         assert section(**spec).vector_settings(defaults) == expected, section
 
 
 def test_every_stage_names_its_encoder_with_the_same_section():
-    for section in (EncoderConfig, ModelConfig, EncoderSettings):
+    for section in (FinetuneEncoderSettings, ModelSettings, EncoderSettings):
         assert issubclass(section, EncoderSpec)
         assert {"model", "pooling", "normalize", "title_separator"} <= set(section.model_fields)
     with pytest.raises(ValueError, match="poling"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qcpt.data import Document, resolve_dataset
 from qcpt.data.training_groups import GroupPassage
-from qcpt.finetune.config import NegativesConfig
+from qcpt.finetune.config import NegativesSettings
 from qcpt.finetune.groups import bm25_groups, groups_from_run, mine_groups
 from qcpt.retrieval import DenseEncoder, EncoderSettings
 
@@ -18,7 +18,7 @@ RUN = {q: {f"d{i}": 100.0 - i for i in range(20)} for q in QUERIES}
 
 def test_negatives_never_contain_a_positive():
     groups = groups_from_run(
-        RUN, QUERIES, QRELS, CORPUS, NegativesConfig(depth=20, negatives=100, seed=1)
+        RUN, QUERIES, QRELS, CORPUS, NegativesSettings(depth=20, negatives=100, seed=1)
     )
     by_query = {g.query_id: g for g in groups}
     assert {p.docid for p in by_query["q1"].positives} == {"d0", "d1"}
@@ -32,7 +32,7 @@ def test_negatives_never_contain_a_positive():
 
 
 def test_sampling_is_seeded_depth_and_skip_top_cut_the_ranking():
-    settings = NegativesConfig(depth=12, negatives=4, skip_top=3, seed=7)
+    settings = NegativesSettings(depth=12, negatives=4, skip_top=3, seed=7)
     first = groups_from_run(RUN, QUERIES, QRELS, CORPUS, settings)
     again = groups_from_run(RUN, dict(reversed(QUERIES.items())), QRELS, CORPUS, settings)
     assert {g.query_id: g for g in first} == {g.query_id: g for g in again}
@@ -49,7 +49,7 @@ def test_queries_without_positive_or_negative_get_no_group(caplog):
     qrels = {**QRELS, "q4": {"d0": 0}, "q5": {"missing": 1}}
     queries = {**QUERIES, "q4": "x", "q5": "y"}
     run = {**RUN, "q2": {"d5": 1.0}}  # q2's only ranked document is its positive
-    groups = groups_from_run(run, queries, qrels, CORPUS, NegativesConfig())
+    groups = groups_from_run(run, queries, qrels, CORPUS, NegativesSettings())
     assert sorted(g.query_id for g in groups) == ["q1", "q3"]
     assert "2 judged queries" in caplog.text and "1 queries have no negative" in caplog.text
 
@@ -57,7 +57,7 @@ def test_queries_without_positive_or_negative_get_no_group(caplog):
 def test_bm25_groups_on_a_beir_folder(tiny_beir):
     dataset = resolve_dataset(tiny_beir)
     groups, run = bm25_groups(
-        dataset, "train", NegativesConfig(depth=6, negatives=3), show_progress=False
+        dataset, "train", NegativesSettings(depth=6, negatives=3), show_progress=False
     )
     assert len(groups) == 8 and set(run) == {f"q{i}" for i in range(8)}
     assert {p.docid for p in groups[1].positives} == {"d0", "d1"}
@@ -69,7 +69,7 @@ def test_bm25_groups_on_a_beir_folder(tiny_beir):
 def test_mined_negatives_never_contain_a_positive(tiny_beir, tiny_bert_dir, tmp_path):
     dataset = resolve_dataset(tiny_beir)
     encoder = DenseEncoder(EncoderSettings(model=str(tiny_bert_dir), batch_size=16))
-    settings = NegativesConfig(depth=12, negatives=12, seed=3)
+    settings = NegativesSettings(depth=12, negatives=12, seed=3)
     groups, run = mine_groups(
         encoder, dataset, "train", settings, tmp_path / "emb", show_progress=False
     )

@@ -24,14 +24,14 @@ def test_recipe_options_take_type_and_help_from_the_recipe_field():
     from pathlib import Path
 
     from qcpt.pretrain.cli import ContextOpt, pretrain_command
-    from qcpt.pretrain.config import DataConfig
+    from qcpt.pretrain.config import DataSettings
     from qcpt.utils.cli import RecipeKey, recipe_overrides
 
     kind, option, key = typing.get_args(ContextOpt)
     assert key == RecipeKey("data.context") and "--context" in (option.default, *option.param_decls)
     assert option.help.startswith("Query | span-random")
     assert "[recipe default: query]" in option.help
-    assert DataConfig.model_fields["context"].description.split()[0] in option.help.lower()
+    assert DataSettings.model_fields["context"].description.split()[0] in option.help.lower()
     values = {"context": "span", "passages": Path("p.jsonl"), "seed": None, "output": "x"}
     overrides = recipe_overrides(pretrain_command, values)
     assert overrides["data.context"] == "span" and overrides["data.passages"] == "p.jsonl"

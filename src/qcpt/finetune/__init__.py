@@ -9,21 +9,21 @@ chains BM25-negative and mined-negative stages.
 """
 
 from qcpt.finetune.config import (
-    EncoderConfig,
-    EvaluationConfig,
     FinetuneConfig,
-    NegativesConfig,
-    TrainingConfig,
+    FinetuneEncoderSettings,
+    FinetuneEvaluationSettings,
+    FinetuneTrainingSettings,
+    NegativesSettings,
 )
 from qcpt.finetune.groups import bm25_groups, groups_from_run, mine_groups
 from qcpt.finetune.losses import contrastive_loss
 
 __all__ = [
-    "EncoderConfig",
-    "EvaluationConfig",
+    "FinetuneEncoderSettings",
+    "FinetuneEvaluationSettings",
     "FinetuneConfig",
-    "NegativesConfig",
-    "TrainingConfig",
+    "NegativesSettings",
+    "FinetuneTrainingSettings",
     "bm25_groups",
     "contrastive_loss",
     "groups_from_run",

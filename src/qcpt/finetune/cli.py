@@ -77,10 +77,10 @@ def build_train_command(
     """Training groups (Tevatron jsonl): qrels positives and sampled BM25 hard negatives."""
     from qcpt.data import resolve_dataset
     from qcpt.data.training_groups import write_groups
-    from qcpt.finetune.config import NegativesConfig
+    from qcpt.finetune.config import NegativesSettings
     from qcpt.finetune.groups import bm25_groups
 
-    settings = NegativesConfig(depth=depth, negatives=negatives, skip_top=skip_top, seed=seed)
+    settings = NegativesSettings(depth=depth, negatives=negatives, skip_top=skip_top, seed=seed)
     groups, _ = bm25_groups(resolve_dataset(dataset, data_dir), split, settings, not quiet)
     console.print(f"wrote {write_groups(groups, output)} groups to {output}")
 
@@ -114,7 +114,7 @@ def mine_command(
     from qcpt.data import resolve_dataset
     from qcpt.data.training_groups import write_groups
     from qcpt.evaluation import write_run
-    from qcpt.finetune.config import NegativesConfig
+    from qcpt.finetune.config import NegativesSettings
     from qcpt.finetune.groups import mine_groups
     from qcpt.retrieval import DenseEncoder
     from qcpt.utils.cli import check_output_file
@@ -122,7 +122,7 @@ def mine_command(
     check_output_file(output)  # before the mining, not after it
     check_output_file(run_output, "--run")
     settings = encoder_settings(model, **encoder_options)
-    negatives_config = NegativesConfig(
+    negatives_config = NegativesSettings(
         depth=depth, negatives=negatives, skip_top=skip_top, seed=seed
     )
     embeddings = embeddings or output.with_name(output.name.split(".")[0] + ".embeddings")

@@ -16,14 +16,14 @@ from qcpt.utils.config import Section as _Section
 from qcpt.utils.training import TrainerSettings
 
 
-class EncoderConfig(EncoderSpec):
+class FinetuneEncoderSettings(EncoderSpec):
     """The encoder to start from, how it turns token states into vectors, and text lengths."""
 
     query_max_length: int = Field(32, gt=0)
     passage_max_length: int = Field(144, gt=0)
 
 
-class NegativesConfig(_Section):
+class NegativesSettings(_Section):
     """Where hard negatives come from in a ranking: depth, how many are kept, seed."""
 
     depth: int = Field(200, gt=0, description="ranks searched per query")
@@ -37,7 +37,7 @@ class NegativesConfig(_Section):
     seed: int = 42
 
 
-class TrainingConfig(TrainerSettings):
+class FinetuneTrainingSettings(TrainerSettings):
     """Optimisation of the bi-encoder (one Hugging Face Trainer run per stage)."""
 
     learning_rate: float = Field(2e-5, gt=0)
@@ -55,7 +55,7 @@ class TrainingConfig(TrainerSettings):
     )
 
 
-class EvaluationConfig(_Section):
+class FinetuneEvaluationSettings(_Section):
     """Test-set retrieval after each stage (and of the starting model when zero_shot)."""
 
     split: str | None = Field(
@@ -86,10 +86,10 @@ class FinetuneConfig(Recipe):
         description="stage 2 restarts from the starting model (the authors) or "
         "continues from the stage-1 model",
     )
-    encoder: EncoderConfig = EncoderConfig()
-    bm25_negatives: NegativesConfig = NegativesConfig(negatives=30)
-    mined_negatives: NegativesConfig = NegativesConfig()
-    training: TrainingConfig = TrainingConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
+    encoder: FinetuneEncoderSettings = FinetuneEncoderSettings()
+    bm25_negatives: NegativesSettings = NegativesSettings(negatives=30)
+    mined_negatives: NegativesSettings = NegativesSettings()
+    training: FinetuneTrainingSettings = FinetuneTrainingSettings()
+    evaluation: FinetuneEvaluationSettings = FinetuneEvaluationSettings()
 
     kind = "fine-tuning config"

@@ -19,7 +19,7 @@ from qcpt.data import Document, RetrievalDataset
 from qcpt.data.training_groups import GroupPassage, TrainingGroup
 from qcpt.errors import QcptError
 from qcpt.evaluation.runs import Run, ranked
-from qcpt.finetune.config import NegativesConfig
+from qcpt.finetune.config import NegativesSettings
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def groups_from_run(
     queries: Mapping[str, str],
     qrels: Mapping[str, Mapping[str, int]],
     corpus: Mapping[str, Document],
-    negatives: NegativesConfig,
+    negatives: NegativesSettings,
 ) -> list[TrainingGroup]:
     """One group per judged query: qrels positives and negatives sampled from its ranking.
 
@@ -77,7 +77,7 @@ def _passage(document: Document) -> GroupPassage:
 
 
 def bm25_groups(
-    dataset: RetrievalDataset, split: str, negatives: NegativesConfig, show_progress: bool = True
+    dataset: RetrievalDataset, split: str, negatives: NegativesSettings, show_progress: bool = True
 ) -> tuple[list[TrainingGroup], Run]:
     """Stage-1 groups: BM25 (bm25s, English stemming) negatives for the split's queries."""
     from qcpt.retrieval import BM25Index
@@ -95,7 +95,7 @@ def mine_groups(
     encoder,
     dataset: RetrievalDataset,
     split: str,
-    negatives: NegativesConfig,
+    negatives: NegativesSettings,
     embeddings_dir: str | Path,
     show_progress: bool = True,
 ) -> tuple[list[TrainingGroup], Run]:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from qcpt.finetune.config import EncoderConfig, TrainingConfig
+from qcpt.finetune.config import FinetuneEncoderSettings, FinetuneTrainingSettings
 from qcpt.utils.io import write_json
 from qcpt.utils.training import (
     CHECKPOINTS_DIR,
@@ -26,8 +26,8 @@ def train_bi_encoder(
     groups_path: str | Path,
     output_dir: str | Path,
     *,
-    encoder: EncoderConfig,
-    training: TrainingConfig,
+    encoder: FinetuneEncoderSettings,
+    training: FinetuneTrainingSettings,
     pooling: str,
     normalize: bool,
     dev_groups_path: str | Path | None = None,

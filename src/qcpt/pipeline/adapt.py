@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.errors import QcptError
-from qcpt.pipeline.experiment import Experiment
+from qcpt.pipeline.experiment import ExperimentConfig
 
 ADAPTED_MODEL_DIR = "model"
 LABEL_FREE = "adapted"
@@ -44,7 +44,7 @@ def adapt_experiment(
     queries_file: str | None = None,
     runtime: str | None = None,
     executor: str = "subprocess",
-) -> Experiment:
+) -> ExperimentConfig:
     """The label-free experiment for ``corpus`` (a dataset folder or name; qrels optional).
     The defaults of the budget are those of ``qcpt adapt`` (pipeline/cli.py)."""
     from qcpt.data import resolve_dataset
@@ -67,7 +67,7 @@ def adapt_experiment(
         systems.insert(
             0, {"name": "zero-shot", "kind": "zero-shot", "label": f"{Path(model).name} zero-shot"}
         )
-    return Experiment.model_validate(
+    return ExperimentConfig.model_validate(
         {
             "name": f"adapt-{slug}",
             "dataset": str(corpus),

@@ -23,7 +23,7 @@ SystemKind = Literal["bm25", "zero-shot", "finetune", "pretrain-finetune", "labe
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
-class QueriesConfig(Section):
+class QueriesSettings(Section):
     """The generation step: the passages pre-training reads and their generated queries."""
 
     recipe: str = Field(description="query-generation recipe (qcpt generate-queries -c)")
@@ -44,7 +44,7 @@ class QueriesConfig(Section):
     )
 
 
-class PretrainingConfig(Section):
+class PretrainingSettings(Section):
     """One budget for every pre-training system (written into each recipe's training section)."""
 
     max_steps: int = Field(100, gt=0)
@@ -53,7 +53,7 @@ class PretrainingConfig(Section):
     warmup_ratio: float = Field(0.1, ge=0, le=1)
 
 
-class FinetuningConfig(Section):
+class FinetuningSettings(Section):
     """The fine-tuning recipe every fine-tuned system uses (qcpt finetune -c)."""
 
     recipe: str
@@ -62,7 +62,7 @@ class FinetuningConfig(Section):
     )
 
 
-class LabelFreeConfig(Section):
+class LabelFreeSettings(Section):
     """Fine-tuning without human labels: generated queries, their passages' documents as
     positives, negatives mined by the pre-trained encoder."""
 
@@ -80,7 +80,7 @@ class LabelFreeConfig(Section):
     )
 
 
-class SystemConfig(Section):
+class SystemSettings(Section):
     """One row of the comparison."""
 
     name: str = Field(pattern=NAME_PATTERN, description="folder and table name")
@@ -98,7 +98,7 @@ class SystemConfig(Section):
     fuse: list[str] = Field(default_factory=list, description="hybrid: the systems fused")
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> SystemConfig:
+    def _kind_needs(self) -> SystemSettings:
         if self.kind == "pretrain-finetune" and not self.pretrain:
             raise ValueError(f"system {self.name!r}: a pretrain-finetune system needs pretrain")
         if self.kind not in ("pretrain-finetune", "label-free") and self.pretrain:
@@ -121,7 +121,7 @@ class Comparison(Section):
     span: str
 
 
-class EvaluationConfig(Section):
+class ExperimentEvaluationSettings(Section):
     """Where every system is scored (BM25 and zero-shot use the fine-tuning recipe's encoder
     lengths and evaluation settings, so every dense row is encoded alike)."""
 
@@ -132,7 +132,7 @@ class EvaluationConfig(Section):
     main_measure: str = "nDCG@10"
 
 
-class Experiment(Recipe):
+class ExperimentConfig(Recipe):
     """A whole ``qcpt run`` experiment."""
 
     kind = "experiment recipe"
@@ -142,12 +142,12 @@ class Experiment(Recipe):
     data_dir: str | None = None
     model: str = Field(DEFAULT_MODEL, description="the starting encoder of every dense system")
     seeds: list[int] = Field(default_factory=lambda: [42], min_length=1)
-    queries: QueriesConfig | None = None
-    pretraining: PretrainingConfig = PretrainingConfig()
-    finetuning: FinetuningConfig | None = None
-    label_free: LabelFreeConfig = LabelFreeConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
-    systems: list[SystemConfig] = Field(min_length=1)
+    queries: QueriesSettings | None = None
+    pretraining: PretrainingSettings = PretrainingSettings()
+    finetuning: FinetuningSettings | None = None
+    label_free: LabelFreeSettings = LabelFreeSettings()
+    evaluation: ExperimentEvaluationSettings = ExperimentEvaluationSettings()
+    systems: list[SystemSettings] = Field(min_length=1)
     baseline: str | None = Field(None, description="the system every other is tested against")
     comparisons: list[Comparison] = Field(default_factory=list)
     executor: Literal["subprocess", "inline"] = Field(
@@ -162,7 +162,7 @@ class Experiment(Recipe):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> Experiment:
+    def _consistent(self) -> ExperimentConfig:
         names = [system.name for system in self.systems]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -198,10 +198,10 @@ class Experiment(Recipe):
             )
         return self
 
-    def system(self, name: str) -> SystemConfig:
+    def system(self, name: str) -> SystemSettings:
         return next(system for system in self.systems if system.name == name)
 
-    def seeds_of(self, system: SystemConfig) -> list[int]:
+    def seeds_of(self, system: SystemSettings) -> list[int]:
         """The seeds a system runs with; BM25 and zero-shot are deterministic (one run)."""
         if system.kind in ("bm25", "zero-shot"):
             return [self.seeds[0]]
@@ -211,11 +211,11 @@ class Experiment(Recipe):
         return system.seeds or self.seeds
 
 
-def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
+def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> ExperimentConfig:
     """Read an experiment recipe; the recipe paths inside it are made absolute, relative to the
     recipe's folder (so the experiment runs from any working directory)."""
     path = Path(path)
-    experiment = Experiment.from_yaml(path, overrides)
+    experiment = ExperimentConfig.from_yaml(path, overrides)
     base = path.resolve().parent
 
     def absolute(value: str | None, key: str) -> str | None:

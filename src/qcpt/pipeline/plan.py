@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from qcpt.finetune.config import FinetuneConfig
-from qcpt.pipeline.experiment import Experiment, SystemConfig
+from qcpt.pipeline.experiment import ExperimentConfig, SystemSettings
 from qcpt.pretrain.config import PretrainConfig
 from qcpt.querygen.config import QueryGenConfig
 from qcpt.utils.config import set_dotted
@@ -75,7 +75,7 @@ class Result:
 class Plan:
     """The experiment's steps in the order they run, and each row's results."""
 
-    experiment: Experiment
+    experiment: ExperimentConfig
     output: Path
     steps: list[Step]
     results: list[Result]
@@ -115,7 +115,7 @@ def _key(kind: str, settings: dict[str, Any], needs: dict[str, str]) -> str:
 
 
 class _Builder:
-    def __init__(self, experiment: Experiment, output: Path):
+    def __init__(self, experiment: ExperimentConfig, output: Path):
         self.experiment = experiment
         self.output = output
         self.steps: dict[str, Step] = {}
@@ -147,7 +147,7 @@ class _Builder:
         return step
 
 
-def build_plan(experiment: Experiment, output: str | Path) -> Plan:
+def build_plan(experiment: ExperimentConfig, output: str | Path) -> Plan:
     """Unfold ``experiment`` into steps under ``output`` and decide what each will do.
 
     Every stage recipe is loaded and validated here, so a bad recipe or override stops the
@@ -223,14 +223,14 @@ def _result_for(results: list[Result], name: str, seed: int) -> Result:
     return candidates[0]
 
 
-def _result(system: SystemConfig, seed: int, folder: Path, step: Step) -> Result:
+def _result(system: SystemSettings, seed: int, folder: Path, step: Step) -> Result:
     return Result(system.name, seed, step.id, folder / "metrics.json", folder / "run.trec")
 
 
 def _system_steps(
     builder: _Builder,
-    experiment: Experiment,
-    system: SystemConfig,
+    experiment: ExperimentConfig,
+    system: SystemSettings,
     seed: int,
     queries_step: Step | None,
     finetune_base: FinetuneConfig | None,

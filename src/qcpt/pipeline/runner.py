@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from qcpt.errors import QcptError
-from qcpt.pipeline.experiment import Experiment
+from qcpt.pipeline.experiment import ExperimentConfig
 from qcpt.pipeline.plan import STEP_FILE, Plan, Step, build_plan, read_record
 from qcpt.pipeline.steps import DISTRIBUTED_KINDS, FIGURES_FILE, run_step
 from qcpt.utils.io import read_json_record, write_json, write_text
@@ -43,7 +43,7 @@ def plan_lines(plan: Plan) -> list[str]:
 
 
 def run_experiment(
-    experiment: Experiment,
+    experiment: ExperimentConfig,
     output: str | Path,
     *,
     dry_run: bool = False,

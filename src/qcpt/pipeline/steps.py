@@ -134,7 +134,7 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
     the positive, negatives sampled from the encoder's ranking below ``skip_top``."""
     from qcpt.data import iter_passages, read_usable_queries
     from qcpt.data.training_groups import write_groups
-    from qcpt.finetune import NegativesConfig, groups_from_run
+    from qcpt.finetune import NegativesSettings, groups_from_run
     from qcpt.finetune.groups import dense_run, documents_for_groups
     from qcpt.retrieval import DenseEncoder, EncoderSettings
 
@@ -161,7 +161,7 @@ def run_label_free_groups(settings: dict[str, Any], folder: Path, progress: bool
         folder / "embeddings",
         progress,
     )
-    negatives = NegativesConfig(
+    negatives = NegativesSettings(
         depth=options["depth"],
         negatives=options["negatives"],
         skip_top=options["skip_top"],

@@ -20,7 +20,7 @@ from qcpt.utils.training import TrainerSettings
 logger = logging.getLogger(__name__)
 
 
-class DataConfig(Section):
+class DataSettings(Section):
     """Passages to pre-train on and where their contexts come from."""
 
     passages: str = Field(description="passages jsonl (split-passages), corpus file, or dataset")
@@ -51,7 +51,7 @@ class DataConfig(Section):
         return value
 
 
-class ModelConfig(EncoderSpec):
+class ModelSettings(EncoderSpec):
     """The encoder to start from (an MLM head is created when it has none), how its vector is
     read, and text lengths."""
 
@@ -65,7 +65,7 @@ class ModelConfig(EncoderSpec):
     )
 
 
-class ContrastiveConfig(Section):
+class ContrastiveSettings(Section):
     """coCondenser: Condenser head MLM + late MLM + InfoNCE over passages and contexts."""
 
     @model_validator(mode="before")
@@ -120,7 +120,7 @@ class ContrastiveConfig(Section):
     )
 
 
-class GenerativeConfig(Section):
+class GenerativeSettings(Section):
     """CoT-MAE: masked encoder + a shallow decoder that reconstructs the context."""
 
     mask_rate: float = Field(0.30, gt=0, lt=1, description="encoder whole-word masking rate")
@@ -170,7 +170,7 @@ class MaskingSettings(Section):
         return (self.count, self.words, self.replacement) == ("bernoulli", "offsets", "mask")
 
 
-class PretrainTrainingConfig(TrainerSettings):
+class PretrainTrainingSettings(TrainerSettings):
     """Optimisation of a pre-training run (one Hugging Face Trainer run)."""
 
     learning_rate: float = Field(1e-4, gt=0)
@@ -188,12 +188,12 @@ class PretrainConfig(Recipe):
         description="contrastive (coCondenser) | generative "
         "(CoT-MAE) | any registered objective (qcpt.pretrain.objectives)",
     )
-    data: DataConfig
-    model: ModelConfig = ModelConfig()
-    contrastive: ContrastiveConfig = ContrastiveConfig()
-    generative: GenerativeConfig = GenerativeConfig()
+    data: DataSettings
+    model: ModelSettings = ModelSettings()
+    contrastive: ContrastiveSettings = ContrastiveSettings()
+    generative: GenerativeSettings = GenerativeSettings()
     masking: MaskingSettings = MaskingSettings()
-    training: PretrainTrainingConfig = PretrainTrainingConfig()
+    training: PretrainTrainingSettings = PretrainTrainingSettings()
 
     kind = "pre-training config"
 

@@ -14,7 +14,8 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are errors (a typo must not be silently ignored)."""
+    """A config section: unknown keys are errors (a typo must not be silently ignored).
+    Sections are named ``*Settings``, whole recipes (:class:`Recipe`) ``*Config``."""
 
     model_config = ConfigDict(extra="forbid")
 
