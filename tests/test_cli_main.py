@@ -64,3 +64,16 @@ def test_output_path_problems_are_one_line(tmp_path):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.returncode == 2 and len(lines) == 1, result.stderr
         assert expected in lines[0] and "Traceback" not in result.stderr
+
+
+def test_help_and_data_commands_do_not_import_the_heavy_libraries(tiny_beir):
+    # torch alone is ~2 s and ~200 MiB a process: only commands that encode or train load it
+    probe = (
+        "import sys; from qcpt.cli import _register, app; _register(); "
+        f"app(['data', 'stats', {str(tiny_beir)!r}], standalone_mode=False); "
+        "print(sorted(m for m in ('torch', 'transformers', 'faiss', 'bm25s') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

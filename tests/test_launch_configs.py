@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from qcpt.errors import QcptError
 from qcpt.finetune.config import FinetuneConfig
 from qcpt.pretrain.config import PretrainConfig
-from qcpt.utils import training as training_module
+from qcpt.utils import trainer_settings as training_module
 from qcpt.utils.training import training_arguments
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import torch
+
 from qcpt.utils import devices
 
 
 def test_auto_precision_follows_the_cpu(monkeypatch):
-    monkeypatch.setattr(devices.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: True)
     assert devices.resolve_precision("auto") == "bf16"
     monkeypatch.setattr(devices, "cpu_has_bf16", lambda: False)

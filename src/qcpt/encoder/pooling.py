@@ -6,10 +6,13 @@ where the base model was trained with it); heads and decoders of pre-training ar
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from qcpt.errors import QcptError
+
+if TYPE_CHECKING:  # torch is imported by the callers that hold tensors, not by `qcpt --help`
+    import torch
+    from torch import nn
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
@@ -25,6 +28,8 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> to
 def freeze_pooler(encoder: nn.Module) -> None:
     """Stop training a BERT-style ``pooler`` layer: no qcpt vector reads it, and a trained but
     unused layer only costs optimizer state (and DDP's unused-parameter checks)."""
+    from torch import nn
+
     pooler = getattr(encoder, "pooler", None)
     if isinstance(pooler, nn.Module):
         pooler.requires_grad_(False)

@@ -8,24 +8,18 @@ contrastive loss (:mod:`~qcpt.finetune.losses`) by a Hugging Face Trainer
 chains BM25-negative and mined-negative stages.
 """
 
-from qcpt.finetune.config import (
-    FinetuneConfig,
-    FinetuneEncoderSettings,
-    FinetuneEvaluationSettings,
-    FinetuneTrainingSettings,
-    NegativesSettings,
-)
-from qcpt.finetune.groups import bm25_groups, groups_from_run, mine_groups
-from qcpt.finetune.losses import contrastive_loss
+from qcpt.utils.lazy import lazy_exports
 
-__all__ = [
-    "FinetuneEncoderSettings",
-    "FinetuneEvaluationSettings",
-    "FinetuneConfig",
-    "NegativesSettings",
-    "FinetuneTrainingSettings",
-    "bm25_groups",
-    "contrastive_loss",
-    "groups_from_run",
-    "mine_groups",
-]
+_EXPORTS = {
+    "FinetuneConfig": ".config",
+    "FinetuneEncoderSettings": ".config",
+    "FinetuneEvaluationSettings": ".config",
+    "FinetuneTrainingSettings": ".config",
+    "NegativesSettings": ".config",
+    "bm25_groups": ".groups",
+    "contrastive_loss": ".losses",
+    "groups_from_run": ".groups",
+    "mine_groups": ".groups",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

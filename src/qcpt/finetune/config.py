@@ -13,7 +13,7 @@ from pydantic import Field
 from qcpt.encoder.spec import EncoderSpec
 from qcpt.utils.config import Recipe
 from qcpt.utils.config import Section as _Section
-from qcpt.utils.training import TrainerSettings
+from qcpt.utils.trainer_settings import TrainerSettings
 
 
 class FinetuneEncoderSettings(EncoderSpec):

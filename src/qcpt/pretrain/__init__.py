@@ -1,15 +1,13 @@
 """Context pre-training of dense retrievers: coCondenser (contrastive) and CoT-MAE (generative),
 with span or query context (``qcpt pretrain``)."""
 
-from qcpt.pretrain.config import PretrainConfig
-from qcpt.pretrain.contexts import ContextSampler, ContextSpec
+from qcpt.utils.lazy import lazy_exports
 
-__all__ = ["ContextSampler", "ContextSpec", "PretrainConfig", "pretrain"]
-
-
-def __getattr__(name: str):
-    if name == "pretrain":
-        from qcpt.pretrain.training import pretrain
-
-        return pretrain
-    raise AttributeError(name)
+_EXPORTS = {
+    "ContextSampler": ".contexts",
+    "ContextSpec": ".contexts",
+    "PretrainConfig": ".config",
+    "pretrain": ".training",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from qcpt.encoder.spec import EncoderSpec
 from qcpt.errors import QcptError
 from qcpt.utils.config import Recipe, Section, registered
-from qcpt.utils.training import TrainerSettings
+from qcpt.utils.trainer_settings import TrainerSettings
 
 logger = logging.getLogger(__name__)
 

@@ -1,25 +1,18 @@
 """Retrieval: BM25 (bm25s), dense encoding, embedding shards, FAISS indexes and search."""
 
-from qcpt.retrieval.bm25 import BM25Index, BM25Settings
-from qcpt.retrieval.encoder import DenseEncoder, EncoderSettings
-from qcpt.retrieval.index import (
-    EmbeddingShard,
-    build_shard_indexes,
-    encode_to_shards,
-    list_shards,
-    read_manifest,
-    search_shards,
-)
+from qcpt.utils.lazy import lazy_exports
 
-__all__ = [
-    "BM25Index",
-    "BM25Settings",
-    "DenseEncoder",
-    "EmbeddingShard",
-    "EncoderSettings",
-    "build_shard_indexes",
-    "encode_to_shards",
-    "list_shards",
-    "read_manifest",
-    "search_shards",
-]
+_EXPORTS = {
+    "BM25Index": ".bm25",
+    "BM25Settings": ".bm25",
+    "DenseEncoder": ".encoder",
+    "EncoderSettings": ".encoder",
+    "EmbeddingShard": ".index",
+    "build_shard_indexes": ".index",
+    "encode_to_shards": ".index",
+    "list_shards": ".index",
+    "read_manifest": ".index",
+    "search_shards": ".index",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

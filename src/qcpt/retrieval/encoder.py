@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-import torch
 from pydantic import Field
 from tqdm.auto import tqdm
 
@@ -181,6 +180,8 @@ class DenseEncoder:
         return output
 
     def _forward(self, token_ids: list[list[int]]) -> np.ndarray:
+        import torch  # loaded with the model already; not at import, so `qcpt --help` is quick
+
         input_ids, attention_mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids = torch.from_numpy(input_ids).to(self.device)
         attention_mask = torch.from_numpy(attention_mask).to(self.device)

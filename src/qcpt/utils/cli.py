@@ -264,7 +264,7 @@ def _sentence(text: str) -> str:
 
 
 def _training_option(key: str, *flags: str, **option: Any) -> Any:
-    from qcpt.utils.training import TrainerSettings
+    from qcpt.utils.trainer_settings import TrainerSettings
 
     return recipe_option(
         TrainerSettings, key, *flags, prefix="training.", show_recipe_default=False, **option

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch is imported when a device or dtype is asked for, not with the module
+    import torch
 
-TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+def torch_dtype(precision: str) -> torch.dtype:
+    """The torch dtype of a recipe's ``fp32`` / ``bf16`` / ``fp16``."""
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 def resolve_device(device: str) -> torch.device:
     """``auto`` -> cuda when available, else cpu; anything else as given."""
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -37,6 +46,8 @@ def resolve_precision(precision: str, device: str | torch.device = "auto") -> st
     """
     if precision != "auto":
         return precision
+    import torch
+
     device = resolve_device(str(device))
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"

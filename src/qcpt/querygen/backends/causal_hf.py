@@ -29,7 +29,7 @@ from qcpt.querygen.backends.base import (
 from qcpt.querygen.backends.models import is_gguf, resolve_causal_model
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
 from qcpt.querygen.prompts import FewShotPrompt
-from qcpt.utils.devices import TORCH_DTYPES, resolve_device, resolve_precision
+from qcpt.utils.devices import resolve_device, resolve_precision, torch_dtype
 
 
 def sample_next(
@@ -71,7 +71,7 @@ class CausalHFGenerator(QueryGenerator):
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(location, **extra)
             self.model = AutoModelForCausalLM.from_pretrained(location, **extra)
-            self.model.to(TORCH_DTYPES[resolve_precision(settings.precision, settings.device)])
+            self.model.to(torch_dtype(resolve_precision(settings.precision, settings.device)))
         except (OSError, ImportError, ValueError) as error:
             raise QcptError(
                 f"cannot load causal model {settings.resolved_model()!r}: {error}"

@@ -20,7 +20,7 @@ from qcpt.data.passages import Passage
 from qcpt.errors import QcptError
 from qcpt.querygen.backends.base import QueryGenerator, passage_input
 from qcpt.querygen.config import PAPER_NUM_QUERIES, GenerationSettings
-from qcpt.utils.devices import TORCH_DTYPES, resolve_device, resolve_precision
+from qcpt.utils.devices import resolve_device, resolve_precision, torch_dtype
 
 
 class Seq2SeqGenerator(QueryGenerator):
@@ -37,7 +37,7 @@ class Seq2SeqGenerator(QueryGenerator):
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
             self.model = AutoModelForSeq2SeqLM.from_pretrained(
                 self.model_path,
-                dtype=TORCH_DTYPES[resolve_precision(settings.precision, settings.device)],
+                dtype=torch_dtype(resolve_precision(settings.precision, settings.device)),
             )
         except (OSError, ValueError) as error:  # ValueError: a folder without a tokenizer
             raise QcptError(
