@@ -202,3 +202,29 @@ def test_unknown_suffix(write_file, raises_format_error):
 def test_missing_file(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="no such file"):
         load_corpus(tmp_path / "absent.jsonl")
+
+
+def test_a_duplicate_many_chunks_later_names_both_lines(write_file, raises_format_error):
+    documents = [{"_id": f"d{i}", "text": "x"} for i in range(20_000)]
+    documents.append({"_id": "d3", "text": "again"})
+    path = write_file("corpus.jsonl", jsonl(documents))
+    with raises_format_error(path, 20_001, "duplicate id 'd3' (first on line 4)"):
+        load_corpus(path)
+
+
+def test_distinct_ids_sharing_a_key_are_not_a_duplicate(
+    write_file, raises_format_error, monkeypatch
+):
+    from qcpt.data import beir
+
+    monkeypatch.setattr(beir, "string_key", lambda value: len(value))  # "d1", "d2" share a key
+    path = write_file(
+        "corpus.jsonl", jsonl([{"_id": "d1", "text": "a"}, {"_id": "d2", "text": "b"}])
+    )
+    assert list(load_corpus(path)) == ["d1", "d2"]
+    path = write_file(
+        "corpus.jsonl",
+        jsonl([{"_id": i, "text": "a"} for i in ("d1", "d2", "d3", "d2")]),
+    )
+    with raises_format_error(path, 4, "duplicate id 'd2' (first on line 2)"):
+        load_corpus(path)

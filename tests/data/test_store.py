@@ -10,7 +10,14 @@ import pytest
 
 from qcpt.data.generated_queries import load_query_table, read_usable_queries
 from qcpt.data.passages import load_passage_table, load_passages
-from qcpt.data.store import PackedStringLists, PackedStrings, Subset, string_key, string_keys
+from qcpt.data.store import (
+    PackedStringLists,
+    PackedStrings,
+    StreamingKeySet,
+    Subset,
+    string_key,
+    string_keys,
+)
 from qcpt.data.text import document_text
 from qcpt.errors import DataFormatError
 
@@ -124,3 +131,32 @@ def test_query_table_joins_passages_by_id(tmp_path):
     empty = tmp_path / "none.jsonl"
     empty.write_text("")
     assert load_query_table(empty).rows_of(string_keys(["p"])).tolist() == [-1]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64])
+def test_streaming_key_set_finds_exactly_the_repeats_a_python_set_finds(chunk_size):
+    rng = np.random.default_rng(chunk_size)
+    keys = rng.integers(-50, 50, size=400).tolist()  # many repeats, near and far apart
+    seen = StreamingKeySet(chunk_size=chunk_size)
+    reported: set[int] = set()
+    for key in keys:
+        found = seen.add(key)
+        if found is not None:
+            reported.update(found.tolist())
+    reported.update(seen.flush().tolist())
+    assert reported == {k for k in set(keys) if keys.count(k) > 1}
+    assert len(seen) == len(keys)
+    assert len(seen.flush()) == 0  # nothing buffered: nothing new to report
+
+
+def test_streaming_key_set_reports_a_repeat_within_one_chunk_of_it():
+    seen = StreamingKeySet(chunk_size=100)
+    for key in range(1_000):
+        assert seen.add(key) is None or len(seen.flush()) == 0
+    positions = []
+    for offset, key in enumerate([5_000, 7, 6_000]):  # 7 repeats a key from 1,000 keys back
+        found = seen.add(key)
+        if found is not None and len(found):
+            positions.append((offset, found.tolist()))
+    found = seen.flush()
+    assert positions == [] and found.tolist() == [7]

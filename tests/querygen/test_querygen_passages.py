@@ -82,6 +82,12 @@ def test_split_documents_rejects_repeated_document_ids():
         list(split_documents(documents, _splitter(16)))
 
 
+def test_split_documents_rejects_a_repeat_many_chunks_later():
+    documents = [Document(f"d{i}", "Cells grow.") for i in range(20_000)] + [Document("d7", "x")]
+    with pytest.raises(QcptError, match="'d7' occurs twice"):
+        list(split_documents(documents, _splitter(16)))
+
+
 def test_passages_jsonl_roundtrip_and_doc_id_fallback(tmp_path):
     path = tmp_path / "passages.jsonl"
     write_passages(path, [Passage("p1", "cells grow", "T", "d1")])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from qcpt.data.lines import file_format, id_field, iter_lines, parse_json_object, text_field
+from qcpt.data.store import StreamingKeySet, string_key
 from qcpt.errors import DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -177,18 +178,40 @@ def _unique(
 ) -> Iterator[tuple[int, _Record]]:
     """Pass records through, raising on a repeated id.
 
-    Only the ids are kept; on a duplicate the file is read again to name the earlier line.
+    Only a 64-bit key of each id is kept (:class:`StreamingKeySet`, 8 bytes a record), so a
+    duplicate is noticed up to a chunk of records after it; the file is then read again to name
+    the id and both lines.
     """
-    seen: set[str] = set()
+    seen = StreamingKeySet()
+    for number, record in read(path):
+        repeated = seen.add(string_key(key(record)))
+        if repeated is not None and len(repeated):
+            _raise_on_duplicate(path, read, key, set(repeated.tolist()))
+        yield number, record
+    repeated = seen.flush()
+    if len(repeated):
+        _raise_on_duplicate(path, read, key, set(repeated.tolist()))
+
+
+def _raise_on_duplicate(
+    path: Path,
+    read: Callable[[Path], Iterator[tuple[int, _Record]]],
+    key: Callable[[_Record], str],
+    suspects: Set[int],
+) -> None:
+    """Re-read ``path`` and raise on the first record whose id occurred before, naming both
+    lines; returns when the repeated keys only belong to distinct ids that share a key."""
+    first_lines: dict[str, int] = {}
     for number, record in read(path):
         record_id = key(record)
-        if record_id in seen:
-            earlier = next(n for n, other in read(path) if key(other) == record_id)
-            raise DataFormatError(
-                path, number, f"duplicate id {record_id!r} (first on line {earlier})"
-            )
-        seen.add(record_id)
-        yield number, record
+        if string_key(record_id) in suspects:
+            if record_id in first_lines:
+                raise DataFormatError(
+                    path,
+                    number,
+                    f"duplicate id {record_id!r} (first on line {first_lines[record_id]})",
+                )
+            first_lines[record_id] = number
 
 
 def _read_documents(path: Path) -> Iterator[tuple[int, Document]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -35,10 +36,22 @@ def dataset_stats(dataset: RetrievalDataset, tokenizer: Any = None) -> dict[str,
     ``queries_with_text`` and ``judged_docs_in_corpus`` as shares, ``queries_with_relevant`` as a
     count). Qrels are read as they are on disk, nothing dropped.
     """
-    corpus_ids: set[str] = set()
+    # The qrels are read first (they are small) so that the corpus is streamed once, keeping only
+    # lengths as int32 arrays and the judged ids it holds, never a set of every document id.
+    qrels_by_split = {split: load_qrels(path) for split, path in dataset.qrels_paths.items()}
+    judged_ids = {
+        doc_id
+        for qrels in qrels_by_split.values()
+        for grades in qrels.values()
+        for doc_id in grades
+    }
+    judged_in_corpus: set[str] = set()
+    document_count = 0
     document_lengths = _Lengths(tokenizer)
-    for document in dataset.iter_corpus():
-        corpus_ids.add(document.id)
+    for document in dataset.iter_corpus():  # which refuses repeated ids
+        document_count += 1
+        if document.id in judged_ids:
+            judged_in_corpus.add(document.id)
         document_lengths.add(document_text(document))
     queries = dataset.queries()
     query_lengths = _Lengths(tokenizer)
@@ -46,13 +59,13 @@ def dataset_stats(dataset: RetrievalDataset, tokenizer: Any = None) -> dict[str,
         query_lengths.add(text)
     return {
         "name": dataset.name,
-        "documents": len(corpus_ids),
+        "documents": document_count,
         "queries": len(queries),
         "tokenizer": _tokenizer_name(tokenizer),
         "lengths": {"documents": document_lengths.summary(), "queries": query_lengths.summary()},
         "splits": {
-            split: _split_stats(load_qrels(path), queries, corpus_ids)
-            for split, path in dataset.qrels_paths.items()
+            split: _split_stats(qrels, queries, judged_in_corpus)
+            for split, qrels in qrels_by_split.items()
         },
     }
 
@@ -64,7 +77,7 @@ def _tokenizer_name(tokenizer: Any) -> str | None:
 
 
 def _split_stats(
-    qrels: dict[str, dict[str, int]], queries: dict[str, str], corpus_ids: set[str]
+    qrels: dict[str, dict[str, int]], queries: dict[str, str], judged_in_corpus: set[str]
 ) -> dict[str, Any]:
     judged_docs = {doc_id for grades in qrels.values() for doc_id in grades}
     relevant_rows = sum(grade > 0 for grades in qrels.values() for grade in grades.values())
@@ -74,7 +87,7 @@ def _split_stats(
         "relevant_rows": relevant_rows,
         "mean_relevant_per_query": relevant_rows / len(qrels),
         "queries_with_text": sum(query_id in queries for query_id in qrels) / len(qrels),
-        "judged_docs_in_corpus": len(judged_docs & corpus_ids) / len(judged_docs),
+        "judged_docs_in_corpus": len(judged_docs & judged_in_corpus) / len(judged_docs),
         "queries_with_relevant": sum(
             any(grade > 0 for grade in grades.values()) for grades in qrels.values()
         ),
@@ -86,8 +99,8 @@ class _Lengths:
 
     def __init__(self, tokenizer: Any):
         self.tokenizer = tokenizer
-        self.words: list[int] = []
-        self.tokens: list[int] = []
+        self.words = array("i")  # 4 bytes a text; a list of ints takes ~36
+        self.tokens = array("i")
         self.pending: list[str] = []
 
     def add(self, text: str) -> None:
@@ -111,9 +124,16 @@ class _Lengths:
             self.pending.clear()
 
 
-def _percentiles(values: list[int]) -> dict[str, float]:
-    p50, p90, p99 = np.percentile(values, [50, 90, 99]).tolist()
-    return {"p50": p50, "p90": p90, "p99": p99, "max": max(values), "mean": float(np.mean(values))}
+def _percentiles(values: array) -> dict[str, float]:
+    counts = np.frombuffer(values, dtype=np.int32)
+    p50, p90, p99 = np.percentile(counts, [50, 90, 99]).tolist()
+    return {
+        "p50": p50,
+        "p90": p90,
+        "p99": p99,
+        "max": int(counts.max()),
+        "mean": float(counts.mean(dtype=np.float64)),
+    }
 
 
 def render_stats(stats: dict[str, Any]) -> Group:

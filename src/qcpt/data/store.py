@@ -50,6 +50,51 @@ def check_unique_keys(
         )
 
 
+class StreamingKeySet:
+    """A duplicate check over a stream of int64 keys (:func:`string_key` of ids) that keeps
+    8 bytes a key, where a Python ``set`` of the ids themselves takes ~100.
+
+    Keys are buffered and checked ``chunk_size`` at a time against sorted runs that are merged
+    whenever a run is not larger than the one before it (so there are at most log2(n / chunk)
+    runs and n keys cost O(n log n)); a merge briefly needs 16 more bytes a key of the runs
+    merged. :meth:`add` and :meth:`flush` return the keys found to repeat, so a caller learns of
+    a duplicate at most ``chunk_size`` keys after it and re-reads its source to name the lines
+    (two distinct ids that share a key are told apart there).
+    """
+
+    def __init__(self, chunk_size: int = 8192):
+        self._chunk_size = chunk_size
+        self._pending = array("q")
+        self._runs: list[np.ndarray] = []
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count + len(self._pending)
+
+    def add(self, key: int) -> np.ndarray | None:
+        """Buffer ``key``; when the buffer is full, :meth:`flush` it and return its result."""
+        self._pending.append(key)
+        return self.flush() if len(self._pending) >= self._chunk_size else None
+
+    def flush(self) -> np.ndarray:
+        """Check the buffered keys; returns the sorted keys that occur more than once so far
+        among them (within the buffer or with any earlier key), empty when none."""
+        if not self._pending:
+            return np.empty(0, dtype=np.int64)
+        chunk = np.sort(np.frombuffer(self._pending, dtype=np.int64))
+        self._count += len(chunk)
+        self._pending = array("q")
+        repeated = [chunk[1:][chunk[1:] == chunk[:-1]]]
+        for run in self._runs:
+            positions = np.minimum(np.searchsorted(run, chunk), len(run) - 1)
+            repeated.append(chunk[run[positions] == chunk])
+        self._runs.append(chunk)
+        while len(self._runs) > 1 and len(self._runs[-2]) <= len(self._runs[-1]):
+            last, before = self._runs.pop(), self._runs.pop()
+            self._runs.append(np.sort(np.concatenate((before, last))))
+        return np.unique(np.concatenate(repeated))
+
+
 class PackedStrings(Sequence[str]):
     """An append-then-read sequence of strings in a memory-mapped temporary file.
 
