@@ -384,3 +384,58 @@ def test_fewer_pairs_than_one_batch_is_an_error_before_anything_is_written(
     with pytest.raises(QcptError, match="fewer than one batch of 64"):
         pretrain(recipe, tmp_path / "out", show_progress=False)
     assert not (tmp_path / "out" / "config.yaml").exists()
+
+
+def _passages_of_many_lengths(root, count=256):
+    """``count`` passages of 2 to 41 words (two per document), each with one query."""
+    words = "cells protein gene cancer risk brain blood study patients mice dna virus".split()
+    passages, queries = root / "varied.jsonl", root / "varied-queries.jsonl"
+    with passages.open("w") as p_file, queries.open("w") as q_file:
+        for i in range(count):
+            text = " ".join(words[(i + k) % len(words)] for k in range(2 + (i * 7) % 40))
+            p_file.write(json.dumps({"_id": f"p{i}", "doc_id": f"d{i // 2}", "text": text}) + "\n")
+            q_file.write(json.dumps({"_id": f"p{i}", "queries": [text.split()[0]]}) + "\n")
+    return passages, queries
+
+
+@pytest.mark.parametrize("group_by_length", [False, True])
+def test_length_grouped_batches_hold_passages_of_similar_length(
+    tiny_bert_dir, tmp_path, monkeypatch, group_by_length
+):
+    from qcpt.pretrain import training
+
+    passages, queries = _passages_of_many_lengths(tmp_path)
+    batches: list[list[str]] = []
+    build = training.build_collator
+
+    def recording_collator(*args, **kwargs):
+        collate = build(*args, **kwargs)
+        return lambda items: batches.append([i["passage"] for i in items]) or collate(items)
+
+    monkeypatch.setattr(training, "build_collator", recording_collator)
+    recipe = config(
+        passages,
+        queries,
+        tiny_bert_dir,
+        **{
+            "model.passage_max_length": 64,
+            "training.batch_size": 8,
+            "training.max_steps": 32,  # one epoch of 256 passages
+            "training.group_by_length": group_by_length,
+        },
+    )
+    runs = [pretrain(recipe, tmp_path / f"run{i}", show_progress=False) for i in range(2)]
+    assert runs[0]["final_losses"] == runs[1]["final_losses"]  # same seed, same batches
+    first_run = batches[: len(batches) // 2]
+    assert sorted(p for batch in first_run for p in batch) == sorted(
+        json.loads(line)["text"] for line in passages.read_text().splitlines()
+    )  # an epoch still visits every passage once
+    spread = sum(
+        max(len(p.split()) for p in b) - min(len(p.split()) for p in b) for b in first_run
+    ) / len(first_run)
+    if group_by_length:
+        # transformers sorts mega-batches of min(50, 256 // (4 x 8)) = 8 batches: a batch
+        # spans about an eighth of the 2-41 words
+        assert spread <= 10
+    else:
+        assert spread >= 20  # random batches of 2-41 words span most of the range

@@ -39,6 +39,9 @@ DecoderOpt = recipe_option(
 SymmetricOpt = recipe_option(PretrainConfig, "generative.symmetric", "--symmetric/--asymmetric")
 PairsBatchOpt = recipe_option(PretrainConfig, "training.batch_size", "--batch-size", min=1)
 ChunkOpt = recipe_option(PretrainConfig, "contrastive.chunk_size", "--chunk-size", min=1)
+GroupByLengthOpt = recipe_option(
+    PretrainConfig, "training.group_by_length", "--group-by-length/--random-batches"
+)
 
 
 @with_training_options
@@ -59,6 +62,7 @@ def pretrain_command(
     symmetric: SymmetricOpt = None,
     batch_size: PairsBatchOpt = None,
     chunk_size: ChunkOpt = None,
+    group_by_length: GroupByLengthOpt = None,
     run: dict | None = None,
 ) -> None:
     """Context pre-training (coCondenser / CoT-MAE, span or query context) -> encoder artefact."""

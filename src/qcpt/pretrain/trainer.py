@@ -17,6 +17,7 @@ from collections import defaultdict
 import torch
 import torch.distributed as dist
 from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from qcpt.pretrain.gradcache import gradcache_step
 from qcpt.pretrain.losses import pair_infonce
@@ -54,9 +55,11 @@ class PretrainTrainer(Trainer):
         temperature: float = 1.0,
         cross_device_negatives: bool = True,
         chunk_size: int | None = None,
+        group_by_length: bool = False,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.group_by_length = group_by_length
         self.term_weights = term_weights
         self.contrastive_weight = contrastive_weight
         self.temperature = temperature
@@ -65,6 +68,16 @@ class PretrainTrainer(Trainer):
         self._term_sums: dict[str, float] = defaultdict(float)
         self._term_batches = 0
         self.add_callback(epoch_setter(self.train_dataset))
+
+    def _get_train_sampler(self, train_dataset=None):
+        # transformers' own group_by_length would tokenise every item to learn its length
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if not self.group_by_length:
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            lengths=dataset.passage_lengths(),
+        )
 
     # -- the loss ----------------------------------------------------------------------------
 

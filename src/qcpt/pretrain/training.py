@@ -148,6 +148,7 @@ def pretrain(
         data_collator=build_collator(config, tokenizer, config.training.seed),
         processing_class=tokenizer,
         callbacks=callbacks,
+        group_by_length=config.training.group_by_length,
         **loss_settings,
     )
     result = trainer.train(resume_from_checkpoint=last_checkpoint)
