@@ -326,6 +326,41 @@ CASES: list[Case] = [
         ("nothing.tsv", "does not exist"),
         lambda w: w.write("r.trec", "q1 Q0 d1 1 0.9 t\n"),
     ),
+    # ---- runs to fuse ------------------------------------------------------------------------
+    Case(
+        "fuse-one-run",
+        ("fuse", "a.trec", "-o", "f.trec"),
+        ("at least two run files",),
+        lambda w: w.write("a.trec", "q1 Q0 d1 1 0.9 t\n"),
+        absent=("f.trec",),
+    ),
+    Case(
+        "fuse-unknown-method",
+        ("fuse", "a.trec", "b.trec", "--method", "sum", "-o", "f.trec"),
+        ("--method 'sum'", "rrf, max"),
+        lambda w: (w.write("a.trec", "q1 Q0 d1 1 0.9 t\n"), w.write("b.trec", "q1 Q0 d2 1 1 t\n")),
+        absent=("f.trec",),
+    ),
+    Case(
+        "fuse-bad-run-line",
+        ("fuse", "a.trec", "b.trec", "-o", "f.trec"),
+        ("b.trec:2",),
+        lambda w: (
+            w.write("a.trec", "q1 Q0 d1 1 0.9 t\n"),
+            w.write("b.trec", "q1 Q0 d2 1 1 t\nq1 Q0 d3 2\n"),
+        ),
+        absent=("f.trec",),
+    ),
+    Case(
+        "fuse-output-is-a-folder",
+        ("fuse", "a.trec", "b.trec", "-o", "out"),
+        ("--output", "is a folder"),
+        lambda w: (
+            w.write("a.trec", "q1 Q0 d1 1 0.9 t\n"),
+            w.write("b.trec", "q1 Q0 d2 1 1 t\n"),
+            (w.root / "out").mkdir(),
+        ),
+    ),
     Case(
         "bm25-qrels-conflict",
         ("bm25", "{beir}", "-o", "run.trec", "--index-dir", "idx"),

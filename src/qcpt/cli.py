@@ -23,7 +23,7 @@ def _register() -> None:
     if app.registered_commands:  # once a process: main() may run again in-process (tests)
         return
     from qcpt.data.cli import data_app
-    from qcpt.evaluation.cli import evaluate_command
+    from qcpt.evaluation.cli import evaluate_command, fuse_command
     from qcpt.finetune.cli import build_train_command, finetune_command, mine_command
     from qcpt.pipeline.cli import adapt_command, demo_command, eval_model_command, run_command
     from qcpt.pretrain.cli import pretrain_command
@@ -42,6 +42,7 @@ def _register() -> None:
     app.command("index")(index_command)
     app.command("search")(search_command)
     app.command("evaluate")(evaluate_command)
+    app.command("fuse")(fuse_command)
     app.command("eval-model")(eval_model_command)
     app.command("demo")(demo_command)
     app.command("run")(run_command)

@@ -9,7 +9,10 @@ import typer
 from typer.testing import CliRunner
 
 from qcpt.errors import QcptError
+from qcpt.evaluation import merge_runs, read_run, reciprocal_rank_fusion
 from qcpt.evaluation.cli import evaluate_command
+
+from ..cli_helpers import invoke
 
 app = typer.Typer()
 app.command("evaluate")(evaluate_command)
@@ -104,3 +107,24 @@ def test_evaluate_counts_relevance_as_eval_model_does(tmp_path, folder, expected
     result = CliRunner().invoke(app, ["evaluate", str(qrels), str(run), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["settings"]["min_relevance"] == expected
+
+
+def test_fuse_writes_rrf_or_best_score_runs(tmp_path):
+    from qcpt import cli
+
+    cli._register()
+    qcpt_app = cli.app
+    bm25, dense = tmp_path / "bm25.trec", tmp_path / "dense.trec"
+    bm25.write_text("q1 Q0 d1 1 12.5 bm25\nq1 Q0 d2 2 11.0 bm25\nq2 Q0 d3 1 9.0 bm25\n")
+    dense.write_text("q1 Q0 d2 1 0.91 dense\nq1 Q0 d4 2 0.80 dense\nq2 Q0 d3 1 0.70 dense\n")
+    runs = [read_run(bm25), read_run(dense)]
+
+    invoke(qcpt_app, "fuse", bm25, dense, "-o", tmp_path / "rrf.trec", "--depth", "2")
+    fused = read_run(tmp_path / "rrf.trec")
+    assert fused == reciprocal_rank_fusion(runs, depth=2)
+    assert list(fused["q1"]) == ["d2", "d1"]  # d2: 1/62 + 1/61 beats d1's 1/61 alone
+    assert fused["q1"]["d2"] == pytest.approx(1 / 62 + 1 / 61)
+
+    invoke(qcpt_app, "fuse", bm25, dense, "--method", "max", "-o", tmp_path / "max.trec")
+    assert read_run(tmp_path / "max.trec") == merge_runs(runs)
+    assert (tmp_path / "max.trec").read_text().split("\n")[0].endswith(" fused")

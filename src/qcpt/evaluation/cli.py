@@ -1,4 +1,5 @@
-"""``qcpt evaluate``: score a TREC run file against qrels and print / save the metrics."""
+"""``qcpt evaluate``: score a TREC run file against qrels and print / save the metrics;
+``qcpt fuse``: fuse run files (reciprocal rank fusion, or the best score across shards)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from rich.console import Console
 from qcpt.errors import QcptError
 from qcpt.evaluation.metrics import DEFAULT_MEASURES, evaluate_run
 from qcpt.evaluation.report import metrics_table
-from qcpt.evaluation.runs import read_run
+from qcpt.evaluation.runs import RRF_K, merge_runs, read_run, reciprocal_rank_fusion, write_run
 from qcpt.utils.io import write_json
 
 
@@ -92,3 +93,45 @@ def evaluate_command(
         data = {"qrels": str(qrels), "run": str(run), **result.to_json()}
         write_json(output, data)
         console.print(f"metrics written to {output}", markup=False)
+
+
+FUSION_METHODS = ("rrf", "max")
+
+
+def fuse_command(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more TREC run files of the same queries.", exists=True),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Fused TREC run to write.")],
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="rrf: reciprocal rank fusion, sum of 1 / (k + rank) over the runs (e.g. BM25 + "
+            "dense); max: each document's best score (runs of one model over corpus shards, "
+            "whose scores compare).",
+        ),
+    ] = "rrf",
+    rrf_k: Annotated[
+        int, typer.Option("--rrf-k", min=1, help="The k of reciprocal rank fusion.")
+    ] = RRF_K,
+    depth: Annotated[int, typer.Option("--depth", min=1, help="Documents kept per query.")] = 1000,
+    tag: Annotated[str, typer.Option("--tag", help="Run tag (6th column).")] = "fused",
+) -> None:
+    """Fuse TREC runs (reciprocal rank fusion, or best score for shards) into one run file."""
+    if method not in FUSION_METHODS:
+        raise QcptError(f"--method {method!r}: choose one of {', '.join(FUSION_METHODS)}")
+    if len(runs) < 2:
+        raise QcptError(f"give at least two run files to fuse (got {len(runs)})")
+    if output.is_dir():
+        raise QcptError(f"--output {output} is a folder; give the run file to write")
+    rankings = [read_run(path) for path in runs]
+    if method == "rrf":
+        fused = reciprocal_rank_fusion(rankings, k=rrf_k, depth=depth)
+    else:
+        fused = merge_runs(rankings, depth=depth)
+    write_run(fused, output, tag=tag, depth=depth)
+    Console(stderr=True).print(
+        f"wrote {output} ({len(fused)} queries, {method} of {len(runs)} runs)", markup=False
+    )
